@@ -1,0 +1,1 @@
+"""fsel: tabular AutoML feature selection."""
