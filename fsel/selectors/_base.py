@@ -78,7 +78,10 @@ class BaseSelector(SelectorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "retention": [Interval(Real, 0, 1, closed="right"), Interval(Integral, 1, None, closed="left")],
+        "retention": [
+            Interval(Real, 0, 1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "task": [StrOptions({"auto", *TASKS})],
     }
 

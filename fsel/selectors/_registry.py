@@ -34,8 +34,6 @@ def make_selector(name: str, **params):
     try:
         module, cls_name, fixed = _ENTRIES[name]
     except KeyError:
-        raise KeyError(
-            f"unknown selector {name!r}; choose from {', '.join(_ENTRIES)}"
-        ) from None
+        raise KeyError(f"unknown selector {name!r}; choose from {', '.join(_ENTRIES)}") from None
     cls = getattr(import_module(module), cls_name)
     return cls(**{**fixed, **params})

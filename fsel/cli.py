@@ -1,0 +1,240 @@
+"""The ``fsel`` command line: parse, call the library, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import click
+
+from fsel.exceptions import FselInputError
+
+EPILOG_DATA = (
+    "DATA is a .csv, .parquet or .feather/.arrow file, or a bundled dataset's name "
+    "(see `fsel datasets`)."
+)
+
+
+class RetentionType(click.ParamType):
+    """A retention level: a fraction in (0, 1] (``0.4`` or ``40%``) or a count (``5``)."""
+
+    name = "RETENTION"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return value
+        text = str(value).strip()
+        try:
+            if text.endswith("%"):
+                number = float(text[:-1]) / 100.0
+            elif text.isdigit():
+                number = int(text)
+            else:
+                number = float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a fraction (0.4, 40%) or a count (5)", param, ctx)
+        if isinstance(number, int):
+            if number < 1:
+                self.fail(f"a count must be at least 1, got {value!r}", param, ctx)
+            return number
+        if not 0.0 < number <= 1.0:
+            self.fail(f"a fraction must be in (0, 1], got {value!r}", param, ctx)
+        return number
+
+
+RETENTION = RetentionType()
+
+
+def _echo_json(payload) -> None:
+    click.echo(json.dumps(payload, indent=2, default=str))
+
+
+@click.group(
+    help=(
+        "fsel: feature selection for tables, with KAN and classical selectors.\n\n"
+        "Example:\n\n    fsel select ckd --target class --selector lasso --retention 0.4"
+    ),
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(package_name="fsel")
+@click.option("--verbose", is_flag=True, help="Show the warnings of the underlying libraries.")
+def cli(verbose: bool) -> None:
+    if not verbose:
+        warnings.simplefilter("ignore")
+
+
+@cli.command("datasets", epilog="Example:  fsel datasets --format json")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table or JSON for machines.",
+)
+def datasets_command(output_format: str) -> None:
+    """List the bundled datasets, usable by name wherever a command takes DATA."""
+    from fsel.data import load_catalog
+
+    rows = [
+        {
+            "name": name,
+            "rows": entry.get("rows"),
+            "columns": entry.get("columns"),
+            "task": entry.get("task"),
+            "target": entry.get("target"),
+            "license": entry.get("license"),
+            "description": entry.get("description", ""),
+        }
+        for name, entry in sorted(load_catalog().items())
+    ]
+    if output_format == "json":
+        _echo_json(rows)
+        return
+    header = ("name", "rows", "columns", "task", "target", "license")
+    table = [header] + [tuple(str(row[key]) for key in header) for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+@cli.command(
+    "select",
+    epilog=(
+        "Example:  fsel select ckd --target class --selector lasso --retention 0.4\n\n"
+        + EPILOG_DATA
+    ),
+)
+@click.argument("data")
+@click.option(
+    "--target",
+    "-t",
+    help="Target column (default: the catalog's, or a column "
+    "named target/class/label/outcome/y, or the last column).",
+)
+@click.option(
+    "--task",
+    type=click.Choice(["classification", "regression"]),
+    help="Override the task inferred from the target.",
+)
+@click.option(
+    "--selector",
+    "-s",
+    default="lasso",
+    show_default=True,
+    help="Selector name: kan-l1, kan-l2, kan-si, kan-ko, lasso, rf, mi, svm-rfe.",
+)
+@click.option(
+    "--retention",
+    "-r",
+    type=RETENTION,
+    default="0.4",
+    show_default=True,
+    help="Fraction of features kept (0.4 or 40%) or a count (5).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--n-jobs", type=int, default=None, help="Parallel jobs for selectors that use them."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Also write the ranking to this file (.csv or .json).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table or JSON for machines.",
+)
+def select_command(data, target, task, selector, retention, seed, n_jobs, out, output_format):
+    """Rank the features of DATA with one selector and show which are kept."""
+    from fsel._io import atomic_file
+    from fsel.data import load_dataset
+    from fsel.selection import rank_features
+    from fsel.selectors import selector_names
+
+    if selector not in selector_names():
+        raise FselInputError(
+            f"unknown selector {selector!r}; choose from {', '.join(selector_names())}."
+        )
+    if out is not None and not out.lower().endswith((".csv", ".json")):
+        raise FselInputError(f"--out {out!r}: write a .csv or a .json file.")
+    dataset = load_dataset(data, target=target, task=task)
+    _say_target(dataset)
+    ranking = rank_features(dataset, selector, retention, random_state=seed, n_jobs=n_jobs)
+    kept = ranking.loc[ranking["kept"], "feature"].tolist()
+    payload = {
+        "dataset": dataset.name,
+        "target": dataset.target,
+        "task": dataset.task,
+        "selector": selector,
+        "retention": retention,
+        "n_features": len(ranking),
+        "n_selected": len(kept),
+        "selected": kept,
+        "ranking": ranking.to_dict(orient="records"),
+    }
+    if out is not None:
+        with atomic_file(out) as handle:
+            if out.lower().endswith(".json"):
+                json.dump(payload, handle, indent=2, default=str)
+            else:
+                ranking.to_csv(handle, index=False)
+    if output_format == "json":
+        _echo_json(payload)
+        return
+    click.echo(
+        f"{dataset.name}: target {dataset.target!r} ({dataset.task}), selector {selector}, "
+        f"kept {len(kept)} of {len(ranking)} features (retention {retention})"
+    )
+    width = max(len(name) for name in ranking["feature"])
+    click.echo(f"{'rank':>4}  {'feature'.ljust(width)}  {'score':>10}  kept")
+    for row in ranking.itertuples():
+        mark = "*" if row.kept else ""
+        click.echo(f"{row.rank:>4}  {row.feature.ljust(width)}  {row.score:>10.4g}  {mark}")
+
+
+def _say_target(dataset) -> None:
+    """Tell on stderr which target was taken when the user did not name it."""
+    if dataset.target_source != "given":
+        click.echo(
+            f"fsel: using {dataset.target!r} as the target ({dataset.target_source}); "
+            "pass --target to choose another.",
+            err=True,
+        )
+    if dataset.n_missing_target:
+        click.echo(
+            f"fsel: left out {dataset.n_missing_target} rows whose target is missing.", err=True
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``fsel`` console script.
+
+    User mistakes (click usage errors and :class:`FselInputError`) end with one line
+    on stderr and exit code 2; only bugs show a traceback (exit 1).
+    """
+    try:
+        code = cli.main(args=argv, prog_name="fsel", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("fsel: interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        click.echo(f"fsel: error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except FselInputError as error:
+        click.echo(f"fsel: error: {error}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("fsel: interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
