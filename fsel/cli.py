@@ -96,7 +96,9 @@ def datasets_command(output_format: str) -> None:
     table = [header] + [tuple(str(row[key]) for key in header) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
 
 
 @cli.command(

@@ -208,7 +208,7 @@ def _table_to_frame(table: pa.Table, path: Path) -> pd.DataFrame:
         raise FselInputError(f"{path}: duplicate column names: {shown}.")
     if any(name == "" for name in names):
         raise FselInputError(f"{path}: a column has an empty name.")
-    for name, column in zip(names, table.columns):
+    for name, column in zip(names, table.columns, strict=True):
         if pa.types.is_nested(column.type):
             raise FselInputError(
                 f"{path}: column {name!r} holds nested values ({column.type}); fsel reads flat tables."
