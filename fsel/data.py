@@ -329,7 +329,7 @@ def encode_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
         elif len(levels) == 2:
             encoded[name] = (text == levels[1]).astype(float).where(text.notna())
             encodings[name] = {"kind": "binary", "levels": levels}
-        elif len(levels) <= MAX_CATEGORY_LEVELS and len(levels) < 0.5 * text.notna().sum():
+        elif len(levels) <= MAX_CATEGORY_LEVELS and not _looks_like_identifier(levels, text):
             for level in levels:
                 encoded[f"{name}={level}"] = (text == level).astype(float).where(text.notna())
             encodings[name] = {"kind": "onehot", "levels": levels}
@@ -337,6 +337,11 @@ def encode_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
             dropped[name] = f"text with {len(levels)} distinct values (identifier or free text)"
     X = pd.DataFrame(encoded, index=frame.index)
     return X, encodings, dropped
+
+
+def _looks_like_identifier(levels: list[str], text: pd.Series) -> bool:
+    """More than ten levels, most of them seen once: an identifier or free text."""
+    return len(levels) > 10 and len(levels) > 0.5 * text.notna().sum()
 
 
 # --------------------------------------------------------------------------- entry points
