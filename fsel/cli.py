@@ -201,11 +201,18 @@ def select_command(data, target, task, selector, retention, seed, n_jobs, out, o
         click.echo(f"{row.rank:>4}  {row.feature.ljust(width)}  {row.score:>10.4g}  {mark}")
 
 
+_TARGET_REASONS = {
+    "catalog": "the bundled dataset's target",
+    "name": "a usual target name",
+    "last column": "the last column",
+}
+
+
 def _say_target(dataset) -> None:
     """Tell on stderr which target was taken when the user did not name it."""
     if dataset.target_source != "given":
         click.echo(
-            f"fsel: using {dataset.target!r} as the target ({dataset.target_source}); "
+            f"fsel: using {dataset.target!r} as the target ({_TARGET_REASONS[dataset.target_source]}); "
             "pass --target to choose another.",
             err=True,
         )

@@ -60,7 +60,9 @@ def test_semicolon_delimited_csv_is_sniffed(tmp_path):
 
 def test_latin1_text_is_decoded(tmp_path):
     path = tmp_path / "latin.csv"
-    path.write_bytes("région,b,label\nMünchen,1,x\nKöln,2,y\nMünchen,3,x\nKöln,4,y\n".encode("latin-1"))
+    path.write_bytes(
+        "région,b,label\nMünchen,1,x\nKöln,2,y\nMünchen,3,x\nKöln,4,y\n".encode("latin-1")
+    )
     dataset = prepare_dataset(read_table(path))
     assert dataset.encodings["région"]["levels"] == ["Köln", "München"]
 
