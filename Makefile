@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.fsel-installed
 # The CPU build of torch: an unpinned torch pulls a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: install demo test lint bench clean datasets
+.PHONY: install browser demo test lint bench clean datasets
 
 install: $(STAMP)
 
@@ -21,7 +21,12 @@ demo: install
 	$(BIN)/fsel datasets
 	$(BIN)/fsel select ckd --target class --selector lasso --retention 0.4
 
-test: install
+# Headless Chromium and its driver, for the HTML report's browser test (Debian packages).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install
