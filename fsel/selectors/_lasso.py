@@ -81,6 +81,8 @@ class LassoSelector(BaseSelector):
         for multiclass).
     penalty_ : float
         The ``alpha`` (regression) or ``C`` (classification) used.
+    n_iter_ : int
+        Solver iterations of the final fit.
     ranking_ : ndarray of shape (n_features_in_,)
         Rank of every feature, 1 = most important.
     n_selected_ : int
@@ -139,6 +141,11 @@ class LassoSelector(BaseSelector):
         self.n_jobs = n_jobs
 
     def _score_features(self, X, y, task):
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to score features, "
+                f"got n_samples = {X.shape[0]}."
+            )
         X = StandardScaler().fit_transform(X)
         if task == "regression":
             coef, residual = self._fit_regression(X, y)
@@ -166,6 +173,7 @@ class LassoSelector(BaseSelector):
         else:
             self.penalty_ = 0.1 if self.alpha is None else float(self.alpha)
         model = Lasso(alpha=self.penalty_, max_iter=self.max_iter).fit(X, y)
+        self.n_iter_ = int(model.n_iter_)
         return model.coef_, y - model.predict(X)
 
     def _fit_classification(self, X, y):
@@ -195,6 +203,7 @@ class LassoSelector(BaseSelector):
         model = LogisticRegression(
             C=self.penalty_, l1_ratio=1.0, solver=solver, max_iter=self.max_iter, random_state=rng
         ).fit(X, y)
+        self.n_iter_ = int(np.max(model.n_iter_))
         one_hot = (y[:, None] == model.classes_[None, :]).astype(float)
         coef = model.coef_[0] if binary else model.coef_
         return coef, one_hot - model.predict_proba(X)

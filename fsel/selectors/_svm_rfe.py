@@ -58,6 +58,8 @@ class SVMRFESelector(BaseSelector):
     elimination_order_ : ndarray of shape (n_features_in_,)
         Feature indices in the order they were eliminated; the last is the final
         survivor.
+    n_iter_ : int
+        Most solver iterations any of the SVM fits took.
     ranking_ : ndarray of shape (n_features_in_,)
         Rank of every feature, 1 = most important.
     n_selected_ : int
@@ -117,6 +119,7 @@ class SVMRFESelector(BaseSelector):
         rng = check_random_state(self.random_state)
         survivors = np.arange(n_features)
         eliminated: list[np.ndarray] = []
+        self.n_iter_ = 0
         while survivors.size > 1:
             weight = self._weights(X[:, survivors], y, task, rng)
             # Stable sort: equal weights leave in column order, so the ranking is reproducible.
@@ -139,4 +142,5 @@ class SVMRFESelector(BaseSelector):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             svm.fit(X, y)
+        self.n_iter_ = max(self.n_iter_, int(svm.n_iter_))
         return np.linalg.norm(np.atleast_2d(svm.coef_), axis=0)
