@@ -201,6 +201,72 @@ def select_command(data, target, task, selector, retention, seed, n_jobs, out, o
         click.echo(f"{row.rank:>4}  {row.feature.ljust(width)}  {row.score:>10.4g}  {mark}")
 
 
+@cli.command(
+    "batch",
+    epilog=(
+        "Example:  fsel batch jobs.toml            (run what is not done yet)\n\n"
+        "          fsel batch jobs.toml --status   (show the ledger)\n\n"
+        "A jobs file:\n\n"
+        '  root = "runs/nightly"\n\n'
+        "  [[job]]\n\n"
+        '  name = "ckd"\n\n'
+        '  command = "evaluate"\n\n'
+        '  data = "ckd"\n\n'
+        '  target = "class"\n\n'
+        '  selectors = ["lasso", "mi"]'
+    ),
+)
+@click.argument("jobs", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Rerun jobs that already succeeded with the same key.")
+@click.option("--only", multiple=True, metavar="NAME", help="Run only this job (repeatable).")
+@click.option("--status", "show_status", is_flag=True, help="Print the run ledger and exit.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table or JSON for machines.",
+)
+def batch_command(jobs, force, only, show_status, output_format):
+    """Run the evaluate/report jobs declared in JOBS (TOML), skipping those already done.
+
+    Each job writes ROOT/<name>/; the ledger ROOT/ledger.sqlite records every run. Exit code
+    0 when every job succeeded (or was already done), 1 when some failed.
+    """
+    from fsel.batch import ledger_rows, load_jobs, run_batch
+
+    jobs_file = load_jobs(jobs)
+    if show_status:
+        rows = ledger_rows(jobs_file.root)
+        if output_format == "json":
+            _echo_json(rows)
+        elif not rows:
+            click.echo(f"no runs recorded under {jobs_file.root}")
+        for row in rows if output_format == "table" else ():
+            error = f"  {row['error']}" if row["error"] else ""
+            click.echo(
+                f"{row['id']:>4}  {row['job']:<24} {row['status']:<11} {row['started']}  "
+                f"{row['ended'] or '-':<19}  {row['key']}{error}"
+            )
+        return 0
+
+    def report(kind, job, outcome):
+        if kind == "start":
+            click.echo(f"fsel batch: {job.name}: running fsel {job.command} {job.data}", err=True)
+        elif output_format == "table":
+            detail = (
+                f" ({outcome.seconds:.1f} s)" if outcome.status in ("succeeded", "failed") else ""
+            )
+            reason = f": {outcome.error}" if outcome.error else ""
+            click.echo(f"{job.name}: {outcome.status}{detail}{reason}")
+
+    outcomes = run_batch(jobs_file, force=force, only=tuple(only), on_event=report)
+    if output_format == "json":
+        _echo_json([vars(outcome) for outcome in outcomes])
+    return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
+
+
 _TARGET_REASONS = {
     "catalog": "the bundled dataset's target",
     "name": "a usual target name",
