@@ -204,16 +204,17 @@ def select_command(data, target, task, selector, retention, seed, n_jobs, out, o
 @cli.command(
     "batch",
     epilog=(
-        "Example:  fsel batch jobs.toml            (run what is not done yet)\n\n"
-        "          fsel batch jobs.toml --status   (show the ledger)\n\n"
-        "A jobs file:\n\n"
-        '  root = "runs/nightly"\n\n'
-        "  [[job]]\n\n"
-        '  name = "ckd"\n\n'
-        '  command = "evaluate"\n\n'
-        '  data = "ckd"\n\n'
-        '  target = "class"\n\n'
-        '  selectors = ["lasso", "mi"]'
+        "Examples:\n\n\b\n"
+        "  fsel batch jobs.toml             run what is not done yet\n"
+        "  fsel batch jobs.toml --status    show the ledger\n\n"
+        "A jobs file (options spelled as on the command line):\n\n\b\n"
+        '  root = "runs/nightly"\n'
+        "  [[job]]\n"
+        '  name = "ckd"\n'
+        '  command = "evaluate"\n'
+        '  data = "ckd"\n'
+        '  target = "class"\n'
+        '  selectors = ["lasso", "mi"]\n'
     ),
 )
 @click.argument("jobs", type=click.Path(dir_okay=False))
