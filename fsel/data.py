@@ -36,6 +36,8 @@ FORMATS = {
 TARGET_NAMES = ("target", "class", "label", "outcome", "y")
 # "?" marks missing values in UCI-style files (the bundled ckd among them).
 NULL_MARKERS = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A", "-"]
+# Fewer rows than this cannot be split, scored or ranked meaningfully.
+MIN_ROWS = 3
 # A numeric target with at most this many distinct integer values is taken as class labels.
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
 # A text column with more distinct values than this is an identifier or free text, not a category.
@@ -373,6 +375,10 @@ def prepare_dataset(
     if not known.any():
         raise FselInputError(f"target {target_name!r} is missing in every row.")
     frame, y = frame.loc[known], y.loc[known]
+    if len(y) < MIN_ROWS:
+        raise FselInputError(
+            f"{name}: {len(y)} row(s) with a target; fsel needs at least {MIN_ROWS}."
+        )
     task = task or entry.get("task") or infer_task(y)
     y = _check_target(y, target_name, task)
     raw = frame.drop(columns=[target_name])

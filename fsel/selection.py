@@ -32,7 +32,14 @@ def rank_features(
     estimator = make_selector(selector)
     accepted = estimator.get_params()
     estimator.set_params(**{key: value for key, value in params.items() if key in accepted})
-    estimator.fit(dataset.X, dataset.y)
+    try:
+        estimator.fit(dataset.X, dataset.y)
+    except ValueError as error:
+        # scikit-learn reports data it cannot fit (too few rows per class, ...) as ValueError.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise FselInputError(
+            f"selector {selector!r} cannot be fitted on this table: {reason}"
+        ) from None
     ranking = pd.DataFrame(
         {
             "rank": estimator.ranking_,
