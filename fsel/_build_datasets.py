@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fsel._io import atomic_file
 from fsel.exceptions import FselInputError
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -129,19 +128,6 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return buffer.getvalue()
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    # A rebuild interrupted halfway must not leave a truncated CSV behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _check_counts(name: str, values: Sequence, expected: dict[str, int]) -> None:
     counts = {level: list(values).count(level) for level in set(values)}
     if counts != expected:
@@ -156,7 +142,8 @@ def build_ckd(raw_path: Path, out_path: Path) -> Path:
     if len(rows) != 400 or header[-1] != "class":
         raise FselInputError(f"{raw_path}: expected 400 rows ending in 'class', got {len(rows)}")
     _check_counts(str(raw_path), [row[-1] for row in rows], {"ckd": 250, "notckd": 150})
-    _write_atomically(out_path, _csv_text(header, rows))
+    with atomic_file(out_path, "wb") as file:
+        file.write(_csv_text(header, rows).encode("utf-8"))
     return out_path
 
 
@@ -180,7 +167,8 @@ def build_alzheimers(raw_path: Path, out_path: Path) -> Path:
         [row[header.index("Class")] for row in rows],
         {"Impaired": 91, "Control": 242},
     )
-    _write_atomically(out_path, _csv_text(header, rows))
+    with atomic_file(out_path, "wb") as file:
+        file.write(_csv_text(header, rows).encode("utf-8"))
     return out_path
 
 
