@@ -201,6 +201,169 @@ def select_command(data, target, task, selector, retention, seed, n_jobs, out, o
         click.echo(f"{row.rank:>4}  {row.feature.ljust(width)}  {row.score:>10.4g}  {mark}")
 
 
+def _name_list(ctx, param, value):
+    """A comma-separated option as a list of names."""
+    if value is None:
+        return None
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise click.BadParameter("give at least one name", ctx=ctx, param=param)
+    return names
+
+
+def _retention_list(ctx, param, value):
+    """A comma-separated list of retention levels (fractions, percentages or counts)."""
+    levels = [RETENTION.convert(part, param, ctx) for part in value.split(",") if part.strip()]
+    if not levels:
+        raise click.BadParameter("give at least one retention level", ctx=ctx, param=param)
+    return levels
+
+
+@cli.command(
+    "evaluate",
+    epilog=(
+        "Example:  fsel evaluate ckd --target class --selectors lasso,rf,kan-si "
+        "--retention 0.2,0.4 --n-jobs 2 --out runs/ckd\n\n" + EPILOG_DATA
+    ),
+)
+@click.argument("data")
+@click.option(
+    "--target",
+    "-t",
+    help="Target column (default: the catalog's, or a column "
+    "named target/class/label/outcome/y, or the last column).",
+)
+@click.option(
+    "--task",
+    type=click.Choice(["classification", "regression"]),
+    help="Override the task inferred from the target.",
+)
+@click.option(
+    "--selectors",
+    "-s",
+    callback=_name_list,
+    help="Comma-separated selectors (default: all eight: "
+    "kan-l1,kan-l2,kan-si,kan-ko,lasso,rf,mi,svm-rfe).",
+)
+@click.option(
+    "--retention",
+    "-r",
+    default="0.2,0.4,0.6",
+    show_default=True,
+    callback=_retention_list,
+    help="Comma-separated retention levels: fractions (0.4 or 40%) or counts (5).",
+)
+@click.option(
+    "--estimators",
+    "-e",
+    default="linear,lightgbm",
+    show_default=True,
+    callback=_name_list,
+    help="Comma-separated downstream models (cards in estimators/).",
+)
+@click.option("--folds", type=int, default=5, show_default=True, help="Outer CV folds.")
+@click.option("--repeats", type=int, default=1, show_default=True, help="Repeats of the outer CV.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--n-jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Tasks run in parallel (-1: all cores).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["loky", "dask"]),
+    default="loky",
+    show_default=True,
+    help="Local process pool, or a Dask cluster (see --scheduler).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler address (tcp://host:8786); without it --backend dask starts "
+    "a local cluster of --n-jobs workers.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False),
+    help="Output folder for results.parquet, summary.csv, retention.png "
+    "(default: runs/<dataset>).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table or JSON for machines.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def evaluate_command(
+    data,
+    target,
+    task,
+    selectors,
+    retention,
+    estimators,
+    folds,
+    repeats,
+    seed,
+    n_jobs,
+    backend,
+    scheduler,
+    out,
+    output_format,
+    quiet,
+):
+    """Compare selectors x retention levels x downstream models on DATA with nested CV.
+
+    Prints the primary metric (macro-F1 or R^2) per selector and retention level, the
+    all-features baseline, stability and redundancy, and the configuration the 1-SE
+    rule would choose.
+    """
+    from fsel.data import load_dataset
+    from fsel.evaluation import RetentionEvaluator
+    from fsel.evaluation._results import format_table, overview, summary_payload
+
+    if scheduler and backend != "dask":
+        raise FselInputError("--scheduler needs --backend dask.")
+    dataset = load_dataset(data, target=target, task=task)
+    _say_target(dataset)
+    evaluator = RetentionEvaluator(
+        selectors=selectors,
+        retention=retention,
+        estimators=estimators,
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+        n_jobs=n_jobs,
+        backend=backend,
+        scheduler=scheduler,
+    )
+    stderr = click.get_text_stream("stderr")
+    with click.progressbar(
+        length=1, label=f"evaluating {dataset.name}", file=stderr, show_pos=True
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            if not quiet:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+        if quiet:
+            bar.is_hidden = True
+        results = evaluator.run(dataset, progress=progress)
+    out = evaluator.save(out or f"runs/{dataset.name}")
+    if output_format == "json":
+        _echo_json({**summary_payload(results), "out": str(out)})
+        return
+    click.echo(f"{dataset.name}: target {dataset.target!r} ({dataset.task}), {folds} folds")
+    click.echo(format_table(overview(results), evaluator.choose(results)))
+    click.echo(f"wrote {out}/results.parquet, summary.csv, retention.png")
+
+
 @cli.command(
     "batch",
     epilog=(
