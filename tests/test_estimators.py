@@ -7,6 +7,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from fsel.estimators import EstimatorCard, card_names, load_card, make_estimator
 from fsel.exceptions import FselInputError
@@ -19,6 +20,13 @@ FAST = {
     "lightgbm": {"n_estimators": 15},
     "xgboost": {"n_estimators": 15},
 }
+
+
+@pytest.fixture(autouse=True)
+def one_thread_per_model():
+    # As in the evaluator: HistGradientBoosting's OpenMP threads crawl on a busy machine.
+    with threadpool_limits(limits=1):
+        yield
 
 
 def with_missing(X, rng):
