@@ -1,0 +1,126 @@
+"""Build pykan's ``KAN`` module without its side effects, and the guards that keep fits local."""
+
+from __future__ import annotations
+
+import random
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+# pykan's constructor reseeds the global torch, NumPy and ``random`` generators and writes a
+# module global; one construction at a time, with the generators restored afterwards, keeps
+# two fits in two threads from seeing each other's seeds.
+_PYKAN_LOCK = threading.Lock()
+
+# torch's intra-op thread count is process-wide: the first fit that bounds it remembers the
+# original value and the last one to finish puts it back.
+_THREADS_LOCK = threading.Lock()
+_threads_users = 0
+_threads_original = 0
+
+# pykan's default amplitude of the random spline at initialisation.
+_NOISE_SCALE = 0.3
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` is CUDA when a GPU is visible, the CPU otherwise; any other value as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def default_hidden_width(n_inputs: int, cap: int = 16) -> int:
+    """Hidden width ``2 d + 1`` (the Kolmogorov–Arnold count), capped so cost stays linear in d."""
+    return int(min(2 * n_inputs + 1, cap))
+
+
+@contextmanager
+def _global_rng_preserved():
+    """Put the global torch, NumPy and ``random`` generator states back on exit."""
+    torch_state = torch.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    numpy_state = np.random.get_state()  # noqa: NPY002 - the legacy global pykan reseeds
+    python_state = random.getstate()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        random.setstate(python_state)
+
+
+def build_network(
+    widths: list[int],
+    grid: int,
+    spline_order: int,
+    generator: torch.Generator,
+    device: torch.device,
+) -> torch.nn.Module:
+    """A pykan ``KAN`` with ``widths``, initialised from ``generator``, with no side effects.
+
+    The module is built with ``auto_save=False`` (no ``./model`` checkpoints),
+    ``save_act=False`` and ``symbolic_enabled=False``; its symbolic front is removed
+    (it is never evaluated with ``symbolic_enabled=False``, and its lambdas make the
+    module unpicklable). pykan's own random initialisation is replaced by draws from
+    ``generator`` in the same distributions, so the result depends on ``generator`` only.
+    """
+    # Imported here: pykan pulls in sympy and matplotlib (seconds), needed only to fit.
+    from kan import KAN
+
+    with _PYKAN_LOCK, _global_rng_preserved():
+        network = KAN(
+            width=list(widths),
+            grid=grid,
+            k=spline_order,
+            seed=0,
+            noise_scale=_NOISE_SCALE,
+            auto_save=False,
+            save_act=False,
+            symbolic_enabled=False,
+            device="cpu",
+        )
+    network.symbolic_fun = torch.nn.ModuleList()
+    with torch.no_grad():
+        for layer in network.act_fun:
+            n_in, n_out, n_basis = layer.coef.shape
+            noise = torch.rand(n_in, n_out, n_basis, generator=generator, dtype=layer.coef.dtype)
+            layer.coef.copy_((noise - 0.5) * _NOISE_SCALE / grid)
+            uniform = torch.rand(n_in, n_out, generator=generator, dtype=layer.scale_base.dtype)
+            layer.scale_base.copy_((2.0 * uniform - 1.0) / np.sqrt(n_in))
+    return network.to(device)
+
+
+def clear_cached_activations(network: torch.nn.Module) -> None:
+    """Drop the tensors pykan's forward keeps on the module (last input, activations)."""
+    network.cache_data = None
+    network.acts = None
+    network.acts_premult = None
+
+
+@contextmanager
+def bounded_torch_threads(n_jobs: int | None):
+    """Let torch use ``n_jobs`` CPU threads inside the block, as scikit-learn counts them.
+
+    ``None`` is one thread (small networks run several times faster single-threaded
+    on a busy machine), -1 every thread torch would use by default, -2 all but one.
+    """
+    global _threads_users, _threads_original
+    n_jobs = 1 if n_jobs is None else n_jobs
+    with _THREADS_LOCK:
+        if _threads_users == 0:
+            _threads_original = torch.get_num_threads()
+        _threads_users += 1
+        available = _threads_original
+        wanted = n_jobs if n_jobs > 0 else max(1, available + 1 + n_jobs)
+        torch.set_num_threads(max(1, min(wanted, available)))
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_original)

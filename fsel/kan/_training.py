@@ -1,0 +1,160 @@
+"""fsel's training loop for a KAN: Adam or L-BFGS, early stopping, best weights restored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from fsel.kan._network import clear_cached_activations
+
+# Rows used to place the spline grids: the grids only need quantiles, and pykan's refit of
+# the coefficients solves one least-squares problem per edge over every row it is given.
+_GRID_SAMPLE_ROWS = 512
+# Full-batch steps (or mini-batch epochs) after which the grids are placed again: the hidden
+# layer's activations widen as the network learns and would leave its grid behind.
+_GRID_UPDATE_ROUNDS = frozenset({0, 5, 10, 20, 40})
+# Above this many training rows one optimisation round is a shuffled pass of mini-batches.
+FULL_BATCH_MAX_ROWS = 4096
+_MINI_BATCH_ROWS = 512
+# Rows per forward pass when only evaluating (validation loss, scores): bounds memory.
+EVAL_CHUNK_ROWS = 16384
+
+
+@dataclass
+class TrainingResult:
+    """What happened in :func:`train_network`."""
+
+    n_iter: int = 0
+    best_iteration: int = 0
+    best_validation_loss: float = float("inf")
+    training_loss: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+
+
+def resolve_batch_size(batch_size: int | str, n_rows: int) -> int:
+    """``"auto"``: full batch up to :data:`FULL_BATCH_MAX_ROWS` rows, else 512-row batches."""
+    if batch_size == "auto":
+        return n_rows if n_rows <= FULL_BATCH_MAX_ROWS else _MINI_BATCH_ROWS
+    return int(min(batch_size, n_rows))
+
+
+def evaluate_loss(network, loss_fn, X: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean ``loss_fn`` of ``network`` on ``(X, y)``, in chunks, without gradients."""
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, X.shape[0], EVAL_CHUNK_ROWS):
+            stop = start + EVAL_CHUNK_ROWS
+            total += float(loss_fn(network(X[start:stop]), y[start:stop])) * (
+                min(stop, X.shape[0]) - start
+            )
+    clear_cached_activations(network)
+    return total / X.shape[0]
+
+
+def update_grids(network, X: torch.Tensor, rng: np.random.RandomState) -> None:
+    """Place every layer's spline grid on the quantiles of its inputs (pykan's grid update)."""
+    if X.shape[0] > _GRID_SAMPLE_ROWS:
+        rows = torch.as_tensor(rng.choice(X.shape[0], _GRID_SAMPLE_ROWS, replace=False))
+        X = X[rows.to(X.device)]
+    with torch.no_grad():
+        network.update_grid_from_samples(X)
+    network.save_act = False
+    clear_cached_activations(network)
+    for name in ("spline_preacts", "spline_postacts", "spline_postsplines", "acts_scale"):
+        setattr(network, name, None)
+    for name in ("acts_scale_spline", "subnode_actscale", "edge_actscale"):
+        setattr(network, name, None)
+
+
+def train_network(
+    network: torch.nn.Module,
+    loss_fn,
+    X_train: torch.Tensor,
+    y_train: torch.Tensor,
+    X_val: torch.Tensor | None,
+    y_val: torch.Tensor | None,
+    *,
+    solver: str,
+    learning_rate: float,
+    alpha: float,
+    max_iter: int,
+    batch_size: int,
+    n_iter_no_change: int,
+    tol: float,
+    update_grid: bool,
+    rng: np.random.RandomState,
+) -> TrainingResult:
+    """Fit ``network`` in place and leave it with its best validation weights.
+
+    One round is one full-batch step (or L-BFGS iteration) when ``batch_size`` covers
+    the training rows, else one shuffled pass of mini-batches. After each round the
+    validation loss is measured; training stops after ``n_iter_no_change`` rounds
+    without an improvement larger than ``tol`` and the best weights (grids included)
+    are restored. Without validation rows it runs ``max_iter`` rounds.
+    """
+    result = TrainingResult()
+    n_rows = X_train.shape[0]
+    full_batch = batch_size >= n_rows
+    parameters = [p for p in network.parameters() if p.requires_grad]
+    if solver == "lbfgs":
+        optimizer = torch.optim.LBFGS(
+            parameters,
+            lr=learning_rate,
+            max_iter=1,
+            history_size=10,
+            line_search_fn="strong_wolfe",
+        )
+    else:
+        optimizer = torch.optim.Adam(parameters, lr=learning_rate, weight_decay=alpha)
+    best_state = None
+    rounds_without_gain = 0
+    for round_index in range(max_iter):
+        if update_grid and round_index in _GRID_UPDATE_ROUNDS:
+            update_grids(network, X_train, rng)
+        network.train()
+        if full_batch:
+            batches = [None]
+        else:
+            order = torch.as_tensor(rng.permutation(n_rows)).to(X_train.device)
+            batches = torch.split(order, batch_size)
+        epoch_loss = 0.0
+        for rows in batches:
+            X_batch = X_train if rows is None else X_train[rows]
+            y_batch = y_train if rows is None else y_train[rows]
+
+            def closure(X_batch=X_batch, y_batch=y_batch):
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(network(X_batch), y_batch)
+                if solver == "lbfgs" and alpha > 0:
+                    loss = loss + alpha * sum((p * p).sum() for p in parameters)
+                loss.backward()
+                return loss
+
+            loss = optimizer.step(closure)
+            epoch_loss += float(loss.detach()) * X_batch.shape[0]
+        clear_cached_activations(network)
+        network.eval()
+        result.training_loss.append(epoch_loss / n_rows)
+        result.n_iter = round_index + 1
+        if not np.isfinite(result.training_loss[-1]):
+            break
+        if X_val is None:
+            continue
+        validation_loss = evaluate_loss(network, loss_fn, X_val, y_val)
+        result.validation_loss.append(validation_loss)
+        if validation_loss < result.best_validation_loss - tol:
+            result.best_validation_loss = validation_loss
+            result.best_iteration = round_index + 1
+            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+            rounds_without_gain = 0
+        else:
+            rounds_without_gain += 1
+            if rounds_without_gain >= n_iter_no_change:
+                break
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    elif X_val is None:
+        result.best_iteration = result.n_iter
+    return result
