@@ -180,9 +180,14 @@ class RetentionEvaluator:
         context = {"task": task, "n_classes": n_classes}
         distinct_levels = sorted({resolve_retention(level, n_features) for level in levels})
         # Before the rankings are known, assume every selector keeps its own sets.
-        total = len(rankings) + len(baseline_fits) + len(splits) * len(estimators) * len(
-            selectors
-        ) * sum(k < n_features for k in distinct_levels)
+        total = (
+            len(rankings)
+            + len(baseline_fits)
+            + len(splits)
+            * len(estimators)
+            * len(selectors)
+            * sum(k < n_features for k in distinct_levels)
+        )
         done = 0
         scores: dict[tuple, tuple[np.ndarray, float]] = {}
         fits: dict[tuple, dict] = {}
@@ -309,9 +314,7 @@ class RetentionEvaluator:
         unknown = [name for name in chosen if name not in known]
         if unknown or not chosen:
             shown = ", ".join(map(repr, unknown)) if unknown else "none given"
-            raise FselInputError(
-                f"unknown estimator {shown}; choose from {', '.join(known)}."
-            )
+            raise FselInputError(f"unknown estimator {shown}; choose from {', '.join(known)}.")
         return list(dict.fromkeys(chosen))
 
     def _checked_retention(self) -> list[float | int]:
@@ -362,12 +365,14 @@ def _encode_target(y: pd.Series, task: str, folds: int) -> tuple[np.ndarray, int
     encoder = LabelEncoder().fit(labels)
     counts = pd.Series(labels).value_counts()
     if len(counts) < 2:
-        raise FselInputError("the target has a single class; nothing to predict.")
+        raise FselInputError("the target has only one class; nothing to predict.")
     if counts.min() < folds:
         shown = ", ".join(f"{label!r} {count}" for label, count in counts.items())
         workable = int(counts.min())
         advice = (
-            f"use --folds {workable} or fewer" if workable >= 2 else "each class needs at least 2 rows"
+            f"use --folds {workable} or fewer"
+            if workable >= 2
+            else "each class needs at least 2 rows"
         )
         raise FselInputError(
             f"stratified {folds}-fold cross-validation needs at least {folds} rows in every "

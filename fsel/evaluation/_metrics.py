@@ -32,7 +32,10 @@ def score_predictions(
     when the model gives no probabilities).
     """
     if task == "regression":
-        return {"r2": float(r2_score(y_true, y_pred)), "mae": float(mean_absolute_error(y_true, y_pred))}
+        return {
+            "r2": float(r2_score(y_true, y_pred)),
+            "mae": float(mean_absolute_error(y_true, y_pred)),
+        }
     scores = {
         "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
@@ -43,8 +46,13 @@ def score_predictions(
                 scores["roc_auc"] = float(roc_auc_score(y_true, proba[:, 1]))
             else:
                 scores["roc_auc"] = float(
-                    roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
-                                  labels=np.arange(n_classes))
+                    roc_auc_score(
+                        y_true,
+                        proba,
+                        multi_class="ovr",
+                        average="macro",
+                        labels=np.arange(n_classes),
+                    )
                 )
         except ValueError:
             pass  # e.g. probabilities that do not sum to one: AUC undefined, left out

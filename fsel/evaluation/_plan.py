@@ -88,9 +88,9 @@ def ranking_groups(selectors: list[str], selector_params: dict) -> list[tuple[st
     kan_by_params: dict[str, list[str]] = {}
     for name in selectors:
         if name in KAN_SELECTORS:
-            kan_by_params.setdefault(repr(sorted(selector_params.get(name, {}).items())), []).append(
-                name
-            )
+            kan_by_params.setdefault(
+                repr(sorted(selector_params.get(name, {}).items())), []
+            ).append(name)
         else:
             groups.append((name,))
     return [tuple(names) for names in kan_by_params.values()] + sorted(

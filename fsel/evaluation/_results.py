@@ -153,7 +153,9 @@ def format_table(table: pd.DataFrame, choice: dict | None = None) -> str:
             values = rows[column].dropna()
             line.append(f"{values.mean():.2f}" if len(values) else "-")
         lines.append(line)
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)]
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)
+    ]
     text = [f"{metric} (mean ± std over folds, averaged over models; * = best at that level)"]
     for line in [header, *lines]:
         cells_text = [line[0].ljust(widths[0])]
@@ -187,18 +189,28 @@ def plot_retention(results: pd.DataFrame, path: str | Path) -> None:
         if selector == BASELINE:
             continue
         axes.errorbar(
-            rows["n_selected"], rows["mean"], yerr=rows["std"].fillna(0.0),
-            marker="o", capsize=3, label=selector,
+            rows["n_selected"],
+            rows["mean"],
+            yerr=rows["std"].fillna(0.0),
+            marker="o",
+            capsize=3,
+            label=selector,
         )
     baseline = table[table["selector"] == BASELINE]
     if not baseline.empty:
-        axes.axhline(float(baseline["mean"].iloc[0]), color="black", linestyle="--",
-                     label="all features")
+        axes.axhline(
+            float(baseline["mean"].iloc[0]), color="black", linestyle="--", label="all features"
+        )
     n_features = int(results["n_features"].iloc[0])
     levels = table.drop_duplicates("n_selected")
     levels = levels[levels["selector"] != BASELINE] if len(levels) > 1 else levels
     axes.set_xticks(levels["n_selected"].tolist())
-    axes.set_xticklabels([f"{k}\n({_plain(r)})" for r, k in zip(levels["retention"], levels["n_selected"], strict=True)])
+    axes.set_xticklabels(
+        [
+            f"{k}\n({_plain(r)})"
+            for r, k in zip(levels["retention"], levels["n_selected"], strict=True)
+        ]
+    )
     axes.set_xlabel(f"features kept, of {n_features} (retention)")
     axes.set_ylabel(f"{table['metric'].iloc[0]} (mean ± std over folds)")
     axes.set_title(f"{results['dataset'].iloc[0]}: score against retention")

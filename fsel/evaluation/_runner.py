@@ -28,7 +28,9 @@ def execute(task: RankTask | FitTask, X: np.ndarray, y: np.ndarray, context: dic
     oversubscribe the cores, and a task's arithmetic (hence its result) does not
     depend on ``n_jobs``.
     """
-    uses_torch = isinstance(task, RankTask) and any(name in KAN_SELECTORS for name in task.selectors)
+    uses_torch = isinstance(task, RankTask) and any(
+        name in KAN_SELECTORS for name in task.selectors
+    )
     with threadpool_limits(limits=1), _torch_single_thread(uses_torch):
         if isinstance(task, RankTask):
             return task.key, _rank(task, X, y, context)
@@ -123,7 +125,9 @@ class TaskRunner:
     on 127.0.0.1 is started and closed with the block.
     """
 
-    def __init__(self, n_jobs: int | None = 1, backend: str = "loky", scheduler: str | None = None):
+    def __init__(
+        self, n_jobs: int | None = 1, backend: str = "loky", scheduler: str | None = None
+    ):
         self.n_jobs = n_jobs
         self.backend = backend
         self.scheduler = scheduler
@@ -142,7 +146,9 @@ class TaskRunner:
             elif workers > 1:
                 from joblib import Parallel
 
-                parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+                parallel = Parallel(
+                    n_jobs=workers, backend="loky", return_as="generator_unordered"
+                )
                 self._parallel = self._stack.enter_context(parallel)
         except BaseException:
             self._stack.close()
