@@ -380,3 +380,28 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, arguments, messag
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and err[-1].startswith("fsel: error:")
     assert not (tmp_path / "x").exists()
+
+
+def test_kan_selectors_share_one_network_per_fold(classification, monkeypatch):
+    pytest.importorskip("torch")
+    from fsel.selectors._kan import KANSelector
+
+    fits = []
+    real_fit = KANSelector.fit
+
+    def counting_fit(self, X, y):
+        fits.append(self.score)
+        return real_fit(self, X, y)
+
+    monkeypatch.setattr(KANSelector, "fit", counting_fit)
+    X, y = classification
+    tiny = {"hidden_width": 2, "grid": 3, "max_iter": 10, "n_repeats": 1}
+    evaluator = _evaluator(
+        selectors=("kan-l1", "kan-l2", "kan-si", "kan-ko"), selector_params={"kan": tiny}
+    )
+    results = evaluator.run(X, y)
+    assert len(fits) == 3  # one network per fold, scored four ways
+    assert set(results["selector"]) == {"kan-l1", "kan-l2", "kan-si", "kan-ko", "all"}
+    kan = results[results["selector"] != "all"]
+    times = kan.groupby(["fold", "selector"])["select_seconds"].first().unstack()
+    assert (times.nunique(axis=1) == 1).all()  # the four scores share the network's time

@@ -12,7 +12,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fsel.evaluation._evaluator import DEFAULT_ESTIMATORS, DEFAULT_RETENTION, RetentionEvaluator
+from fsel.evaluation._evaluator import (
+    DEFAULT_ESTIMATORS,
+    DEFAULT_RETENTION,
+    RetentionEvaluator,
+    _expanded_params,
+)
 from fsel.evaluation._results import RULES
 from fsel.evaluation._runner import configured_selector
 from fsel.selectors._base import TASKS, infer_task
@@ -48,7 +53,7 @@ class AutoSelector(SelectorMixin, BaseEstimator):
     n_jobs : int, default=1
         Evaluation tasks run side by side.
     selector_params : dict, default=None
-        Extra parameters per selector name.
+        Extra parameters per selector name (``"kan"``: all four KAN selectors).
 
     Attributes
     ----------
@@ -153,7 +158,7 @@ class AutoSelector(SelectorMixin, BaseEstimator):
         )
         self.results_ = evaluator.run(pd.DataFrame(X, columns=names), y, task=task)
         self.choice_ = evaluator.choose(rule=self.rule)
-        params = dict((self.selector_params or {}).get(self.choice_["selector"], {}))
+        params = _expanded_params(self.selector_params).get(self.choice_["selector"], {})
         selector = configured_selector(self.choice_["selector"], params, seed, task)
         # The count, not the level: the level was resolved on the same number of features.
         selector.set_params(retention=self.choice_["n_selected"])

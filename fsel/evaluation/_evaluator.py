@@ -21,7 +21,7 @@ from fsel.evaluation._plan import (
 )
 from fsel.evaluation._runner import BACKENDS, TaskRunner
 from fsel.exceptions import FselInputError
-from fsel.selectors import rank_order, resolve_retention, selector_names
+from fsel.selectors import KAN_SELECTORS, rank_order, resolve_retention, selector_names
 
 DEFAULT_RETENTION = (0.2, 0.4, 0.6)
 DEFAULT_ESTIMATORS = ("linear", "lightgbm")
@@ -65,7 +65,8 @@ class RetentionEvaluator:
         local cluster of ``n_jobs`` worker processes on 127.0.0.1 is started for
         the run and closed after it.
     selector_params : dict, default=None
-        Extra parameters per selector name, e.g. ``{"rf": {"n_estimators": 100}}``.
+        Extra parameters per selector name, e.g. ``{"rf": {"n_estimators": 100}}``;
+        the key ``"kan"`` sets parameters of all four KAN selectors at once.
 
     Attributes
     ----------
@@ -165,10 +166,7 @@ class RetentionEvaluator:
         X = X_frame.to_numpy(dtype=np.float64)
         y_values, n_classes = _encode_target(target, task, self.folds)
         n_features = X.shape[1]
-        params = dict(self.selector_params or {})
-        unknown = sorted(set(params) - set(selector_names()))
-        if unknown:
-            raise FselInputError(f"selector_params names unknown selectors: {', '.join(unknown)}.")
+        params = _expanded_params(self.selector_params)
 
         splits = outer_splits(y_values, task, self.folds, self.repeats, self.seed)
         by_key = {split.key: split for split in splits}
@@ -331,6 +329,20 @@ class RetentionEvaluator:
                     f"retention level {level!r} is neither a fraction in (0, 1] nor a count >= 1."
                 )
         return list(dict.fromkeys(levels))
+
+
+def _expanded_params(selector_params: dict | None) -> dict[str, dict]:
+    """Parameters per selector name, the ``"kan"`` entry copied to each KAN selector
+    (a selector's own entry wins)."""
+    given = dict(selector_params or {})
+    unknown = sorted(set(given) - {*selector_names(), "kan"})
+    if unknown:
+        raise FselInputError(f"selector_params names unknown selectors: {', '.join(unknown)}.")
+    shared = given.pop("kan", {})
+    for name in KAN_SELECTORS:
+        if shared or name in given:
+            given[name] = {**shared, **given.get(name, {})}
+    return given
 
 
 def _as_table(data, y, task):
