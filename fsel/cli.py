@@ -364,6 +364,171 @@ def evaluate_command(
     click.echo(f"wrote {out}/results.parquet, summary.csv, retention.png")
 
 
+def _windows(ctx, param, value):
+    """``NAME=DATA`` pairs, in the order given."""
+    windows = {}
+    for item in value or ():
+        name, sep, source = item.partition("=")
+        if not sep or not name.strip() or not source.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=DATA", ctx=ctx, param=param)
+        if name.strip() in windows:
+            raise click.BadParameter(f"window {name.strip()!r} given twice", ctx=ctx, param=param)
+        windows[name.strip()] = source.strip()
+    return windows
+
+
+@cli.command(
+    "report",
+    epilog=(
+        "Examples:\n\n\b\n"
+        "  fsel report ckd --target class --positive ckd --out runs/ckd-report\n"
+        "  fsel report alzheimers --target Class --positive Impaired --group male "
+        "--out runs/ad-report\n\n" + EPILOG_DATA
+    ),
+)
+@click.argument("data")
+@click.option(
+    "--target",
+    "-t",
+    help="Outcome column (default: the catalog's, or a column "
+    "named target/class/label/outcome/y, or the last column).",
+)
+@click.option(
+    "--positive",
+    help="The outcome value counted as an event (default: the catalog's, or 1/yes/true).",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="COL",
+    help="Report subgroups of this column (repeatable; numeric columns in quartiles; "
+    "default: the catalog's).",
+)
+@click.option(
+    "--selector",
+    "-s",
+    default="auto",
+    show_default=True,
+    help="Selector name, or auto to let AutoSelector choose selector and retention.",
+)
+@click.option(
+    "--retention",
+    "-r",
+    type=RETENTION,
+    default="0.4",
+    show_default=True,
+    help="Features kept by a named selector: a fraction (0.4 or 40%) or a count (5).",
+)
+@click.option(
+    "--model", "-m", default="linear", show_default=True, help="Downstream-model card."
+)
+@click.option(
+    "--compare",
+    default="lasso,rf,mi,svm-rfe,kan-si",
+    show_default=True,
+    callback=_name_list,
+    help="Selectors compared in the feature-selection section (and auto's candidates).",
+)
+@click.option(
+    "--window",
+    "windows",
+    multiple=True,
+    metavar="NAME=DATA",
+    callback=_windows,
+    help="An observation window of the same cohort (repeatable): a name and its table.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    type=float,
+    multiple=True,
+    metavar="RISK",
+    help="A risk threshold for the threshold table, beside Youden's (repeatable).",
+)
+@click.option("--folds", type=int, default=5, show_default=True, help="CV folds.")
+@click.option("--repeats", type=int, default=2, show_default=True, help="Repeats of the CV.")
+@click.option(
+    "--bootstrap",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for the 95 % intervals.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--n-jobs", type=int, default=1, show_default=True, help="Folds run in parallel (-1: all cores)."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False),
+    help="Output folder for report.html and report.json (default: runs/<dataset>-report).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Say nothing on stderr while working.")
+def report_command(
+    data,
+    target,
+    positive,
+    groups,
+    selector,
+    retention,
+    model,
+    compare,
+    windows,
+    thresholds,
+    folds,
+    repeats,
+    bootstrap,
+    seed,
+    n_jobs,
+    out,
+    quiet,
+):
+    """Write a clinical-risk report on DATA's binary outcome: report.html and report.json.
+
+    Cohort (Table 1), feature selection, discrimination, calibration, clinical utility,
+    subgroups, explanations, observation windows and the TRIPOD+AI items, with every model
+    number out-of-fold from repeated stratified CV and bootstrap 95 % intervals. The HTML
+    is one self-contained file.
+    """
+    import time
+
+    from fsel.data import load_dataset
+    from fsel.report import build_report, write_report
+    from fsel.report._template import interval
+
+    started = time.perf_counter()
+    dataset = load_dataset(data, target=target)
+    _say_target(dataset)
+    if not quiet:
+        click.echo(f"fsel: building the report on {dataset.name} ...", err=True)
+    report = build_report(
+        dataset,
+        positive=positive,
+        groups=groups or None,
+        selector=selector,
+        retention=retention,
+        model=model,
+        compare=compare,
+        windows=windows,
+        thresholds=thresholds,
+        folds=folds,
+        repeats=repeats,
+        bootstrap=bootstrap,
+        seed=seed,
+        n_jobs=n_jobs,
+    )
+    out = write_report(out or f"runs/{dataset.name}-report", report)
+    click.echo(
+        f"{dataset.name}: {report['cohort']['n']} patients, {report['cohort']['events']} "
+        f"{report['meta']['positive']}; ROC AUC {interval(report['discrimination']['roc_auc'])}, "
+        f"Brier {interval(report['calibration']['brier'])}, "
+        f"calibration slope {interval(report['calibration']['slope'], 2)}"
+    )
+    click.echo(f"wrote {out}/report.html and report.json ({time.perf_counter() - started:.0f} s)")
+
+
 @cli.command(
     "batch",
     epilog=(
