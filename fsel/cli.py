@@ -420,9 +420,7 @@ def _windows(ctx, param, value):
     show_default=True,
     help="Features kept by a named selector: a fraction (0.4 or 40%) or a count (5).",
 )
-@click.option(
-    "--model", "-m", default="linear", show_default=True, help="Downstream-model card."
-)
+@click.option("--model", "-m", default="linear", show_default=True, help="Downstream-model card.")
 @click.option(
     "--compare",
     default="lasso,rf,mi,svm-rfe,kan-si",
@@ -457,7 +455,11 @@ def _windows(ctx, param, value):
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
-    "--n-jobs", type=int, default=1, show_default=True, help="Folds run in parallel (-1: all cores)."
+    "--n-jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Folds run in parallel (-1: all cores).",
 )
 @click.option(
     "--out",
