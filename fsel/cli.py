@@ -503,8 +503,11 @@ def report_command(
     started = time.perf_counter()
     dataset = load_dataset(data, target=target)
     _say_target(dataset)
-    if not quiet:
-        click.echo(f"fsel: building the report on {dataset.name} ...", err=True)
+
+    def progress(step: str) -> None:
+        if not quiet:
+            click.echo(f"fsel report: {step} ...", err=True)
+
     report = build_report(
         dataset,
         positive=positive,
@@ -520,6 +523,7 @@ def report_command(
         bootstrap=bootstrap,
         seed=seed,
         n_jobs=n_jobs,
+        progress=progress,
     )
     out = write_report(out or f"runs/{dataset.name}-report", report)
     click.echo(
