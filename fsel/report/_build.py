@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import math
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -71,6 +72,18 @@ def binary_outcome(dataset: Dataset, positive=None) -> tuple[np.ndarray, str, st
 # --------------------------------------------------------------------------- cross-validation
 
 
+@contextlib.contextmanager
+def _single_threaded():
+    """One BLAS / OpenMP / torch thread: the same numbers on every run, whatever the machine.
+
+    A KAN trained with several torch threads differs between runs in its last float32 digits.
+    """
+    from fsel.evaluation._runner import _torch_single_thread
+
+    with threadpool_limits(limits=1), _torch_single_thread(True):
+        yield
+
+
 def _make_selection(selector: str, retention, model: str, compare, seed: int):
     """The feature selector fitted inside each training fold: a named one, or AutoSelector."""
     if selector == "auto":
@@ -109,7 +122,7 @@ def _positive_risk(estimator, X) -> np.ndarray:
 def _one_split(X, y01, split, selector, retention, model, compare, seed, importances: bool):
     from fsel.evaluation._plan import derive_seed
 
-    with threadpool_limits(limits=1):
+    with _single_threaded():
         selection = _make_selection(
             selector, retention, model, compare, derive_seed(seed, *split.key, "select")
         )
@@ -396,19 +409,45 @@ def _shape_functions(
 
 
 def _kan_functions(dataset, y01, features, seed, n_points) -> dict | None:
-    """The learned univariate KAN functions of ``features``, from a KAN selector fitted on every row."""
+    """The learned univariate KAN functions of ``features``, from the network of a KAN
+    selector fitted on every row; None when this installation has no KAN selector."""
     try:
+        from fsel.kan import learned_functions
         from fsel.selectors import make_selector
 
-        selector = make_selector("kan-si")
-    except (ImportError, KeyError, AttributeError):
+        selector = make_selector("kan-si", task="classification", random_state=seed)
+    except (ImportError, KeyError):
         return None
-    helper = getattr(selector, "feature_functions", None) or getattr(
-        selector, "univariate_functions", None
-    )
-    if helper is None:
+    columns = [str(c) for c in dataset.X.columns]
+    chosen = [feature for feature in features if feature in columns]
+    if not chosen:
         return None
-    return None
+    with _single_threaded():
+        selector.fit(dataset.X, y01)
+        # Each curve over the 5th to 95th percentile of its feature, where the data are.
+        grid = np.column_stack(
+            [
+                np.percentile(dataset.X[name].dropna(), np.linspace(5, 95, n_points))
+                for name in chosen
+            ]
+        )
+        curves = learned_functions(
+            selector.model_, [columns.index(name) for name in chosen], grid=grid
+        )
+    return {
+        "source": "kan",
+        "note": "Learned functions of a KAN (the kan-si selector's network, fitted on every row): "
+        "each curve is the sum of the feature's first-layer edge functions, on the network's "
+        "internal scale; read its shape (rising, falling, U-shaped, flat), not its units.",
+        "curves": [
+            {
+                "feature": name,
+                "x": curves.x[:, index].tolist(),
+                "y": curves.values[:, index].tolist(),
+            }
+            for index, name in enumerate(chosen)
+        ],
+    }
 
 
 def _windows(windows, dataset, positive, options, n_resamples) -> list[dict]:
@@ -642,6 +681,7 @@ def build_report(
     top_features: int = 6,
     seed: int = 0,
     n_jobs: int | None = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Every number of the clinical-risk report for a binary outcome, as a JSON-ready dict.
 
@@ -679,6 +719,8 @@ def build_report(
     folds, repeats, bootstrap, top_features, seed, n_jobs
         Cross-validation folds and repeats, bootstrap resamples, features explained,
         the root seed, parallel jobs.
+    progress : callable, optional
+        Called with a short description of each long step as it starts.
 
     Returns
     -------
@@ -687,7 +729,36 @@ def build_report(
         ``utility``, ``subgroups``, ``explanations``, ``windows``, ``tripod`` and the
         per-patient ``predictions``.
     """
+    with _single_threaded():
+        return _build_report(**locals())
+
+
+def _build_report(
+    data,
+    *,
+    target,
+    positive,
+    groups,
+    selector,
+    retention,
+    model,
+    compare,
+    levels,
+    windows,
+    thresholds,
+    folds,
+    repeats,
+    bootstrap,
+    top_features,
+    seed,
+    n_jobs,
+    progress,
+) -> dict:
     from fsel.selectors import selector_names
+
+    def step(text: str) -> None:
+        if progress is not None:
+            progress(text)
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data, target=target)
     known = selector_names()
@@ -723,6 +794,7 @@ def build_report(
         "seed": seed,
         "n_jobs": n_jobs,
     }
+    step(f"cross-validating {selector} + {model} ({repeats} x {folds} folds)")
     cv = cross_validated_risk(dataset.X, y01, **options)
     p = cv["pooled"]
 
@@ -732,6 +804,9 @@ def build_report(
     )
     final_choice = getattr(final, "choice_", None)
 
+    step(f"comparing selectors {', '.join(compare)} at retention {', '.join(map(str, levels))}")
+    selection = _selection(dataset, y01, levels=levels, cv=cv, **options)
+    step("statistics and bootstrap intervals")
     importance = _importance(cv, [str(c) for c in dataset.X.columns], bootstrap, seed)
     top = [row["feature"] for row in importance if row["estimate"] > 0][
         :top_features
@@ -764,9 +839,7 @@ def build_report(
             "software": _software(),
         },
         "cohort": _cohort(dataset, y01),
-        "selection": _selection(
-            dataset, y01, levels=levels, cv=cv, **{k: v for k, v in options.items()}
-        ),
+        "selection": selection,
         "discrimination": _discrimination(y01, p, cv["risk"], bootstrap, seed),
         "calibration": _calibration(y01, p, bootstrap, seed),
     }
@@ -779,10 +852,9 @@ def build_report(
         "top_features": top,
         "functions": _shape_functions(dataset, y01, top, final_model, final_columns, seed),
     }
-    window_options = {key: value for key, value in options.items()}
-    report["windows"] = _windows(
-        dict(windows or {}), dataset, positive_label, window_options, bootstrap
-    )
+    if windows:
+        step(f"{len(windows)} observation windows")
+    report["windows"] = _windows(dict(windows or {}), dataset, positive_label, options, bootstrap)
     report["tripod"] = _tripod(report)
     report["predictions"] = {"outcome": y01.tolist(), "risk": p.tolist()}
     return _plain(report)
