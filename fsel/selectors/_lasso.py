@@ -26,11 +26,12 @@ class LassoSelector(BaseSelector):
     across features (and, for regression, ``y`` too, so that ``alpha`` does not
     depend on the target's unit). Regression fits a LASSO with ``alpha`` chosen
     by ``cv``-fold cross-validation (:class:`~sklearn.linear_model.LassoCV`);
-    classification fits an L1-penalised logistic regression with ``C`` chosen by
-    cross-validated log-loss (:class:`~sklearn.linear_model.LogisticRegressionCV`;
-    solver ``liblinear`` for two classes, multinomial ``saga`` for more). For
-    several classes a feature's score is the L2 norm of its coefficients over the
-    classes, so a feature that matters for one class only still scores.
+    classification fits L1-penalised logistic regression (``liblinear``), one
+    versus the rest, with each problem's ``C`` chosen by cross-validated log-loss
+    (:class:`~sklearn.linear_model.LogisticRegressionCV`): one problem for two
+    classes, one per class for more. For several classes a feature's score is the
+    L2 norm of its coefficients over the classes, so a feature that separates one
+    class only still scores.
 
     The L1 penalty sets many coefficients exactly to zero. Rather than leave those
     features tied (and ordered by column index), they are ordered by how close
@@ -44,8 +45,8 @@ class LassoSelector(BaseSelector):
     at high retention.
 
     Convergence warnings raised while cross-validating the penalty are silenced:
-    the weakest penalties on the grid routinely stop at ``max_iter``, and only the
-    penalty finally chosen matters. The final fit warns as usual.
+    the weakest penalties on the grid routinely stop at ``max_iter`` without
+    changing which penalty wins. A fit at a given ``C`` or ``alpha`` warns as usual.
 
     Parameters
     ----------
@@ -67,7 +68,7 @@ class LassoSelector(BaseSelector):
     max_iter : int, default=5000
         Iterations of the LASSO / logistic solver.
     random_state : int, RandomState instance or None, default=None
-        Seeds the ``saga`` / ``liblinear`` solvers.
+        Seeds the ``liblinear`` solver.
     n_jobs : int, default=None
         Parallel jobs of the cross-validation.
 
@@ -77,10 +78,12 @@ class LassoSelector(BaseSelector):
         Absolute (standardised) coefficient of every feature; features the
         penalty zeroed hold the small tie-break value described above.
     coef_ : ndarray of shape (n_features_in_,) or (n_classes, n_features_in_)
-        Coefficients of the final fit on standardised data (one row per class
-        for multiclass).
-    penalty_ : float
-        The ``alpha`` (regression) or ``C`` (classification) used.
+        Coefficients of the final fit on standardised data (one row per class,
+        versus the rest, for more than two classes).
+    penalty_ : float or ndarray of shape (n_problems,)
+        The ``alpha`` used (regression), or the ``C`` of every one-vs-rest
+        problem (classification: one value for two classes, one per class for
+        more).
     n_iter_ : int
         Solver iterations of the final fit.
     ranking_ : ndarray of shape (n_features_in_,)
@@ -165,45 +168,57 @@ class LassoSelector(BaseSelector):
         y = (y - y.mean()) / (y_scale if y_scale > 0 else 1.0)
         n_folds = min(self.cv, X.shape[0])
         if self.alpha is None and n_folds >= 2:
-            search = LassoCV(cv=n_folds, max_iter=self.max_iter, n_jobs=self.n_jobs)
+            model = LassoCV(cv=n_folds, max_iter=self.max_iter, n_jobs=self.n_jobs)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                search.fit(X, y)
-            self.penalty_ = float(search.alpha_)
+                # The search refits on all rows at the chosen alpha: that fit is the model scored.
+                model.fit(X, y)
+            self.penalty_ = float(model.alpha_)
         else:
             self.penalty_ = 0.1 if self.alpha is None else float(self.alpha)
-        model = Lasso(alpha=self.penalty_, max_iter=self.max_iter).fit(X, y)
+            model = Lasso(alpha=self.penalty_, max_iter=self.max_iter).fit(X, y)
         self.n_iter_ = int(model.n_iter_)
         return model.coef_, y - model.predict(X)
 
     def _fit_classification(self, X, y):
         classes, counts = np.unique(y, return_counts=True)
-        binary = classes.size <= 2
-        solver = "liblinear" if binary else "saga"
-        rng = check_random_state(self.random_state)
+        # One-vs-rest: one binary L1 problem per class (a single one for two classes).
+        targets = classes[1:] if classes.size == 2 else classes
         n_folds = min(self.cv, counts.min())
-        if self.C is None and n_folds >= 2:
-            search = LogisticRegressionCV(
-                Cs=10,
-                l1_ratios=(1.0,),
-                cv=n_folds,
-                solver=solver,
-                scoring="neg_log_loss",
+        rng = check_random_state(self.random_state)
+        models = [self._fit_binary(X, y == label, n_folds, rng) for label in targets]
+        self.penalty_ = np.array(
+            [model.C_ if hasattr(model, "C_") else model.C for model in models]
+        )
+        self.n_iter_ = int(max(np.max(model.n_iter_) for model in models))
+        coef = np.vstack([model.coef_[0] for model in models])
+        is_label = np.column_stack([y == label for label in targets]).astype(float)
+        proba = np.column_stack([model.predict_proba(X)[:, 1] for model in models])
+        return (coef[0] if classes.size == 2 else coef), is_label - proba
+
+    def _fit_binary(self, X, is_label, n_folds, rng):
+        """L1 logistic regression of ``is_label`` on ``X``, its ``C`` chosen by CV unless given."""
+        if self.C is not None or n_folds < 2:
+            model = LogisticRegression(
+                C=1.0 if self.C is None else self.C,
+                l1_ratio=1.0,
+                solver="liblinear",
                 max_iter=self.max_iter,
                 random_state=rng,
-                n_jobs=self.n_jobs,
-                use_legacy_attributes=False,
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                search.fit(X, y)
-            self.penalty_ = float(search.C_)
-        else:
-            self.penalty_ = 1.0 if self.C is None else float(self.C)
-        model = LogisticRegression(
-            C=self.penalty_, l1_ratio=1.0, solver=solver, max_iter=self.max_iter, random_state=rng
-        ).fit(X, y)
-        self.n_iter_ = int(np.max(model.n_iter_))
-        one_hot = (y[:, None] == model.classes_[None, :]).astype(float)
-        coef = model.coef_[0] if binary else model.coef_
-        return coef, one_hot - model.predict_proba(X)
+            return model.fit(X, is_label)
+        search = LogisticRegressionCV(
+            Cs=10,
+            l1_ratios=(1.0,),
+            cv=n_folds,
+            solver="liblinear",
+            scoring="neg_log_loss",
+            max_iter=self.max_iter,
+            random_state=rng,
+            n_jobs=self.n_jobs,
+            use_legacy_attributes=False,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            # The search refits on all rows at the chosen C: that fit is the model scored.
+            return search.fit(X, is_label)
