@@ -40,6 +40,8 @@ NULL_MARKERS = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None
 MIN_ROWS = 3
 # A numeric target with at most this many distinct integer values is taken as class labels.
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
+# Columns with larger magnitudes are scaled down (see _finite_numbers).
+MAX_MAGNITUDE = 1e30
 # A text column with more distinct values than this is an identifier or free text, not a category.
 MAX_CATEGORY_LEVELS = 50
 
@@ -315,14 +317,13 @@ def encode_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
             encoded[name] = days.astype(float)
             continue
         if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            numbers = column.astype(float)
-            encoded[name] = numbers.where(np.isfinite(numbers))
+            encoded[name] = _finite_numbers(column, name, encodings)
             continue
         text = column.astype("string").str.strip()
         text = text.where(text != "")
         numbers = pd.to_numeric(text, errors="coerce")
         if numbers.notna().sum() == text.notna().sum():
-            encoded[name] = numbers.astype(float).where(np.isfinite(numbers.astype(float)))
+            encoded[name] = _finite_numbers(numbers, name, encodings)
             continue
         levels = sorted(text.dropna().unique())
         if len(levels) == 1:
@@ -339,6 +340,24 @@ def encode_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
             dropped[name] = f"text with {len(levels)} distinct values (identifier or free text)"
     X = pd.DataFrame(encoded, index=frame.index)
     return X, encodings, dropped
+
+
+def _finite_numbers(column: pd.Series, name: str, encodings: dict) -> pd.Series:
+    """``column`` as float, infinities as NaN, and huge magnitudes scaled down by a power of ten.
+
+    Tree models work in float32 (largest ~3.4e38) and variances square the values, so a
+    column reaching beyond :data:`MAX_MAGNITUDE` is divided by the power of ten that
+    brings it within [-1, 1]; the ranking of its values, and so every selector's view
+    of it, is unchanged. The divisor is recorded in ``encodings``.
+    """
+    numbers = column.astype(float)
+    numbers = numbers.where(np.isfinite(numbers))
+    largest = numbers.abs().max()
+    if pd.notna(largest) and largest > MAX_MAGNITUDE:
+        divisor = 10.0 ** np.ceil(np.log10(largest))
+        numbers = numbers / divisor
+        encodings[name] = {"kind": "rescaled", "divided_by": divisor}
+    return numbers
 
 
 def _looks_like_identifier(levels: list[str], text: pd.Series) -> bool:

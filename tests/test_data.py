@@ -186,3 +186,12 @@ def test_bundled_sklearn_dataset_and_unknown_name():
     assert diabetes.task == "regression" and diabetes.X.shape == (442, 10)
     with pytest.raises(FselInputError, match="did you mean 'diabetes'"):
         load_dataset("diabets")
+
+
+def test_huge_magnitudes_are_scaled_down_keeping_their_order():
+    frame = pd.DataFrame({"big": [1e300, -3e299, 5e298, np.nan], "small": [1.0, 2.0, 3.0, 4.0]})
+    X, encodings, _ = encode_features(frame)
+    assert X["big"].abs().max() <= 1.0
+    assert X["big"].iloc[:3].argsort().tolist() == frame["big"].iloc[:3].argsort().tolist()
+    assert encodings["big"] == {"kind": "rescaled", "divided_by": 1e300}
+    assert X["small"].tolist() == [1.0, 2.0, 3.0, 4.0]
