@@ -426,7 +426,14 @@ def _windows(ctx, param, value):
     default="lasso,rf,mi,svm-rfe,kan-si",
     show_default=True,
     callback=_name_list,
-    help="Selectors compared in the feature-selection section (and auto's candidates).",
+    help="Selectors compared in the feature-selection section.",
+)
+@click.option(
+    "--candidates",
+    default="lasso,rf,mi,svm-rfe",
+    show_default=True,
+    callback=_name_list,
+    help="Selectors --selector auto chooses among (it evaluates them inside every fold).",
 )
 @click.option(
     "--window",
@@ -477,6 +484,7 @@ def report_command(
     retention,
     model,
     compare,
+    candidates,
     windows,
     thresholds,
     folds,
@@ -516,6 +524,7 @@ def report_command(
         retention=retention,
         model=model,
         compare=compare,
+        candidates=candidates,
         windows=windows,
         thresholds=thresholds,
         folds=folds,

@@ -21,7 +21,9 @@ from fsel.data import Dataset, load_dataset
 from fsel.exceptions import FselInputError
 from fsel.report import _statistics as st
 
-DEFAULT_COMPARE = ("lasso", "rf", "mi", "svm-rfe")
+DEFAULT_COMPARE = ("lasso", "rf", "mi", "svm-rfe", "kan-si")
+# AutoSelector runs a whole evaluation inside every training fold: fast selectors by default.
+DEFAULT_CANDIDATES = ("lasso", "rf", "mi", "svm-rfe")
 DEFAULT_LEVELS = (0.2, 0.4, 0.6)
 # Text outcomes read as the positive class when the catalog names none (any case).
 _POSITIVE_WORDS = ("1", "true", "yes", "y", "positive", "pos", "case", "event", "disease")
@@ -84,13 +86,13 @@ def _single_threaded():
         yield
 
 
-def _make_selection(selector: str, retention, model: str, compare, seed: int):
+def _make_selection(selector: str, retention, model: str, candidates, seed: int):
     """The feature selector fitted inside each training fold: a named one, or AutoSelector."""
     if selector == "auto":
         from fsel.evaluation import AutoSelector
 
         return AutoSelector(
-            selectors=list(compare),
+            selectors=list(candidates),
             retention=list(DEFAULT_LEVELS),
             estimators=[model],
             folds=3,
@@ -119,12 +121,12 @@ def _positive_risk(estimator, X) -> np.ndarray:
     return estimator.predict_proba(X)[:, classes.index(1)]
 
 
-def _one_split(X, y01, split, selector, retention, model, compare, seed, importances: bool):
+def _one_split(X, y01, split, selector, retention, model, candidates, seed, importances: bool):
     from fsel.evaluation._plan import derive_seed
 
     with _single_threaded():
         selection = _make_selection(
-            selector, retention, model, compare, derive_seed(seed, *split.key, "select")
+            selector, retention, model, candidates, derive_seed(seed, *split.key, "select")
         )
         selection, estimator, columns = _fit_predict(
             X, y01, split.train, selection, model, derive_seed(seed, *split.key, "model")
@@ -164,7 +166,7 @@ def cross_validated_risk(
     selector: str,
     retention,
     model: str,
-    compare: Sequence[str],
+    candidates: Sequence[str],
     folds: int,
     repeats: int,
     seed: int,
@@ -180,7 +182,7 @@ def cross_validated_risk(
     from fsel.evaluation._plan import outer_splits
 
     splits = outer_splits(y01, "classification", folds, repeats, seed)
-    arguments = (selector, retention, model, compare, seed, importances)
+    arguments = (selector, retention, model, candidates, seed, importances)
     if n_jobs in (None, 1):
         results = [_one_split(X, y01, split, *arguments) for split in splits]
     else:
@@ -271,7 +273,7 @@ def _selection(
     kept = {}
     names = list(dict.fromkeys([*compare, *([] if selector == "auto" else [selector])]))
     for name in names:
-        fitted = _make_selection(name, retention, model, compare, seed).fit(dataset.X, y01)
+        fitted = _make_selection(name, retention, model, (), seed).fit(dataset.X, y01)
         kept[name] = [str(c) for c in dataset.X.columns[fitted.get_support()]]
     agreement = [
         {"a": a, "b": b, "jaccard": jaccard_stability([frozenset(kept[a]), frozenset(kept[b])])}
@@ -462,7 +464,7 @@ def _windows(windows, dataset, positive, options, n_resamples) -> list[dict]:
             options["selector"],
             options["retention"],
             options["model"],
-            options["compare"],
+            options["candidates"],
             options["seed"],
         )
         final.fit(window.X, y01)
@@ -672,6 +674,7 @@ def build_report(
     retention: float | int = 0.4,
     model: str = "linear",
     compare: Sequence[str] = DEFAULT_COMPARE,
+    candidates: Sequence[str] = DEFAULT_CANDIDATES,
     levels: Sequence[float | int] = DEFAULT_LEVELS,
     windows: Mapping[str, str | Path] | None = None,
     thresholds: Sequence[float] = (),
@@ -687,7 +690,7 @@ def build_report(
 
     All performance is out-of-fold: ``repeats`` x stratified ``folds``-fold
     cross-validation, the feature selection (``selector``, or ``"auto"`` for
-    :class:`fsel.evaluation.AutoSelector` choosing among ``compare``) refitted inside every
+    :class:`fsel.evaluation.AutoSelector` choosing among ``candidates``) refitted inside every
     training fold; each patient's risk is the mean of their held-out risks over the
     repeats. Intervals are stratified-bootstrap 95 % percentile intervals with
     ``bootstrap`` resamples. The same ``seed`` gives the same numbers.
@@ -709,7 +712,9 @@ def build_report(
     model : str, default="linear"
         Downstream-model card.
     compare : sequence of str
-        Selectors compared in the feature-selection section (and AutoSelector's candidates).
+        Selectors compared in the feature-selection section.
+    candidates : sequence of str
+        The selectors AutoSelector chooses among (``selector="auto"``).
     levels : sequence of float or int
         Retention levels of the retention curve (and AutoSelector's candidates).
     windows : mapping of str to path, optional
@@ -743,6 +748,7 @@ def _build_report(
     retention,
     model,
     compare,
+    candidates,
     levels,
     windows,
     thresholds,
@@ -762,7 +768,7 @@ def _build_report(
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data, target=target)
     known = selector_names()
-    for name in [*compare, *([] if selector == "auto" else [selector])]:
+    for name in [*compare, *candidates, *([] if selector == "auto" else [selector])]:
         if name not in known:
             raise FselInputError(
                 f"unknown selector {name!r}; choose from auto, {', '.join(known)}."
@@ -788,7 +794,7 @@ def _build_report(
         "selector": selector,
         "retention": retention,
         "model": model,
-        "compare": tuple(compare),
+        "candidates": tuple(candidates),
         "folds": folds,
         "repeats": repeats,
         "seed": seed,
@@ -798,14 +804,21 @@ def _build_report(
     cv = cross_validated_risk(dataset.X, y01, **options)
     p = cv["pooled"]
 
-    final = _make_selection(selector, retention, model, compare, seed)
+    final = _make_selection(selector, retention, model, candidates, seed)
     final, final_model, final_columns = _fit_predict(
         dataset.X, y01, np.arange(y01.size), final, model, seed
     )
     final_choice = getattr(final, "choice_", None)
 
     step(f"comparing selectors {', '.join(compare)} at retention {', '.join(map(str, levels))}")
-    selection = _selection(dataset, y01, levels=levels, cv=cv, **options)
+    selection = _selection(
+        dataset,
+        y01,
+        levels=levels,
+        cv=cv,
+        compare=compare,
+        **{key: value for key, value in options.items() if key != "candidates"},
+    )
     step("statistics and bootstrap intervals")
     importance = _importance(cv, [str(c) for c in dataset.X.columns], bootstrap, seed)
     top = [row["feature"] for row in importance if row["estimate"] > 0][
@@ -823,6 +836,7 @@ def _build_report(
             "retention": retention,
             "model": model,
             "compare": list(compare),
+            "candidates": list(candidates),
             "groups": group_columns,
             "thresholds": [float(t) for t in thresholds],
             "folds": folds,

@@ -257,7 +257,7 @@ def _selection(report: dict, figures: dict) -> str:
             _p(
                 f"AutoSelector chose {choice['selector']} at retention {choice['retention']} "
                 f"({choice['n_selected']} features; cross-validated {choice['metric']} "
-                f"{number(choice['mean'])}) among {', '.join(meta['compare'])}."
+                f"{number(choice['mean'])}) among {', '.join(meta['candidates'])}."
             )
         )
     if folds["choices"]:
@@ -635,6 +635,7 @@ def _appendix(report: dict) -> str:
         ["retention", meta["retention"]],
         ["model", meta["model"]],
         ["compared selectors", ", ".join(meta["compare"])],
+        ["auto's candidates", ", ".join(meta["candidates"])],
         ["subgroup columns", ", ".join(meta["groups"]) or "–"],
         ["folds x repeats", f"{meta['folds']} x {meta['repeats']}"],
         ["bootstrap resamples", meta["bootstrap"]],
