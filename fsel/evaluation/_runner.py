@@ -20,18 +20,45 @@ BACKENDS = ("loky", "dask")
 # --------------------------------------------------------------------------- one task
 
 
+class _SingleThreaded:
+    """Holds BLAS / OpenMP pools at one thread while its stack is open.
+
+    threadpoolctl only reaches libraries already loaded, and inspecting them costs
+    milliseconds, so the limit is (re)applied only when modules were imported since.
+    """
+
+    def __init__(self, stack: contextlib.ExitStack):
+        self._stack = stack
+        self._modules_seen = -1
+
+    def __call__(self) -> None:
+        if len(sys.modules) != self._modules_seen:
+            self._stack.enter_context(threadpool_limits(limits=1))
+            self._modules_seen = len(sys.modules)
+
+
+# In a worker process (loky or Dask) the limit stays for the worker's life: it is ours.
+_worker_threads = _SingleThreaded(contextlib.ExitStack())
+
+
 def execute(task: RankTask | FitTask, X: np.ndarray, y: np.ndarray, context: dict):
-    """Run one task single-threaded and return ``(task.key, result)``.
+    """Run one task in a worker process, single-threaded; return ``(task.key, result)``.
 
     Every task runs with one BLAS / OpenMP / torch thread whatever the backend:
     parallelism comes from running tasks side by side, so workers never
     oversubscribe the cores, and a task's arithmetic (hence its result) does not
     depend on ``n_jobs``.
     """
+    _worker_threads()
+    return run_task(task, X, y, context)
+
+
+def run_task(task: RankTask | FitTask, X: np.ndarray, y: np.ndarray, context: dict):
+    """Run one task with torch at one thread (the caller bounds BLAS / OpenMP)."""
     uses_torch = isinstance(task, RankTask) and any(
         name in KAN_SELECTORS for name in task.selectors
     )
-    with threadpool_limits(limits=1), _torch_single_thread(uses_torch):
+    with _torch_single_thread(uses_torch):
         if isinstance(task, RankTask):
             return task.key, _rank(task, X, y, context)
         return task.key, _fit(task, X, y, context)
@@ -173,8 +200,11 @@ class TaskRunner:
             finally:
                 results.close()  # an interrupted consumer stops the pool's remaining work
         else:
+            # In this process the limit is lifted again when the runner closes.
+            bound_threads = _SingleThreaded(self._stack)
             for task in tasks:
-                yield execute(task, X, y, context)
+                bound_threads()
+                yield run_task(task, X, y, context)
 
     def _map_dask(self, tasks: list, X: np.ndarray, y: np.ndarray, context: dict) -> Iterator:
         from distributed import as_completed
