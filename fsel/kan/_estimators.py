@@ -158,6 +158,9 @@ class _BaseKAN(BaseEstimator):
                 update_grid=self.update_grid,
                 rng=random_state,
             )
+        # Trained in float32 for speed; kept in float64 so that predictions and scores do
+        # not depend on how many rows are evaluated together.
+        torch.nn.Module.to(self.network_, torch.float64)
         self.network_.requires_grad_(False)
         self.n_iter_ = result.n_iter
         self.best_iteration_ = result.best_iteration
@@ -184,9 +187,12 @@ class _BaseKAN(BaseEstimator):
 
     # -- forward ----------------------------------------------------------------------
     def _input_tensor(self, X: np.ndarray) -> torch.Tensor:
-        """Standardised inputs as a float32 tensor on the model's device."""
+        """Standardised inputs on the network's device, in the network's float type."""
         standardised = (np.asarray(X, dtype=np.float64) - self.x_mean_) / self.x_scale_
-        return torch.as_tensor(standardised, dtype=torch.float32, device=self.device_)
+        return torch.as_tensor(standardised, dtype=self._float_type(), device=self.device_)
+
+    def _float_type(self) -> torch.dtype:
+        return self.network_.act_fun[0].coef.dtype
 
     def _forward(self, X) -> np.ndarray:
         """Network outputs for ``X`` (after validation), as float64 NumPy."""
@@ -198,7 +204,7 @@ class _BaseKAN(BaseEstimator):
             for start in range(0, inputs.shape[0], EVAL_CHUNK_ROWS):
                 outputs.append(self.network_(inputs[start : start + EVAL_CHUNK_ROWS]))
         clear_cached_activations(self.network_)
-        return torch.cat(outputs).double().cpu().numpy()
+        return torch.cat(outputs).cpu().numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -316,7 +322,8 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         if self.classes_.size < 2:
             raise ValueError(
-                f"KANClassifier needs at least two classes in y; got only class {self.classes_[0]!r}."
+                "KANClassifier needs at least two classes in y; got 1 class "
+                f"({self.classes_[0]!r})."
             )
         return y_encoded, self.classes_.size
 
@@ -327,8 +334,13 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         return torch.as_tensor(y_encoded, dtype=torch.long, device=self.device_)
 
     def decision_function(self, X) -> np.ndarray:
-        """Logits of each class, shape (n_samples, n_classes)."""
-        return self._forward(X)
+        """Logits of each class, shape (n_samples, n_classes).
+
+        For two classes, scikit-learn's convention: the logit of ``classes_[1]`` minus
+        that of ``classes_[0]``, shape (n_samples,).
+        """
+        logits = self._forward(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (softmax of the logits), shape (n_samples, n_classes)."""
@@ -339,6 +351,7 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row."""
+        check_is_fitted(self, "network_")
         return self.classes_[np.argmax(self._forward(X), axis=1)]
 
 
@@ -450,7 +463,7 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         return torch.nn.MSELoss()
 
     def _target_tensor(self, y_encoded):
-        return torch.as_tensor(y_encoded, dtype=torch.float32, device=self.device_)[:, None]
+        return torch.as_tensor(y_encoded, dtype=self._float_type(), device=self.device_)[:, None]
 
     def predict(self, X) -> np.ndarray:
         """Predicted target of each row, in the target's units."""

@@ -58,8 +58,14 @@ def update_grids(network, X: torch.Tensor, rng: np.random.RandomState) -> None:
     if X.shape[0] > _GRID_SAMPLE_ROWS:
         rows = torch.as_tensor(rng.choice(X.shape[0], _GRID_SAMPLE_ROWS, replace=False))
         X = X[rows.to(X.device)]
+    # pykan refits the coefficients by least squares, whose float32 result varies in the
+    # last bits from call to call (LAPACK blocking); in float64 the variation is far below
+    # float32 resolution, so the same seed gives the same network.
+    dtype = next(network.parameters()).dtype
+    network.double()
     with torch.no_grad():
-        network.update_grid_from_samples(X)
+        network.update_grid_from_samples(X.double())
+    torch.nn.Module.to(network, dtype)  # pykan's own .to() would record dtype as device
     network.save_act = False
     clear_cached_activations(network)
     for name in ("spline_preacts", "spline_postacts", "spline_postsplines", "acts_scale"):

@@ -27,21 +27,38 @@ def _edge_coefficients(model) -> torch.Tensor:
     ``w_qjk``; subtracting the mean over k removes such offsets, which carry no
     information about the target.
     """
-    from kan.spline import curve2coef
-
     layer = model.network_.act_fun[0]
-    order = layer.k
-    grid = layer.grid.detach()
-    low, high = grid[:, order], grid[:, -order - 1]
-    steps = torch.linspace(0.0, 1.0, _BASE_FIT_POINTS, device=grid.device)
-    x = low[None, :] + (high - low)[None, :] * steps[:, None]
-    base = layer.base_fun(x)[:, :, None]
-    beta = curve2coef(x, base, grid, order)[:, 0, :]
+    beta = torch.as_tensor(
+        _base_in_spline_basis(layer), dtype=layer.coef.dtype, device=layer.coef.device
+    )
     coefficients = (
         layer.scale_sp.detach()[:, :, None] * layer.coef.detach()
         + layer.scale_base.detach()[:, :, None] * beta[:, None, :]
     ) * layer.mask.detach()[:, :, None]
     return coefficients - coefficients.mean(dim=2, keepdim=True)
+
+
+def _base_in_spline_basis(layer) -> np.ndarray:
+    """Least-squares B-spline coefficients of the base function on each input's grid.
+
+    Solved through the normal equations with NumPy's einsum (no BLAS) and one small
+    solve per input: LAPACK's least squares varies in its last bits between calls, and
+    the same network must give the same scores.
+    """
+    from kan.spline import B_batch
+
+    order = layer.k
+    grid = layer.grid.detach().double()
+    low, high = grid[:, order], grid[:, -order - 1]
+    steps = torch.linspace(0.0, 1.0, _BASE_FIT_POINTS, dtype=grid.dtype, device=grid.device)
+    x = low[None, :] + (high - low)[None, :] * steps[:, None]
+    basis = B_batch(x, grid, k=order).cpu().numpy()  # (points, inputs, n_basis)
+    target = layer.base_fun(x).cpu().numpy()  # (points, inputs)
+    gram = np.einsum("pjk,pjl->jkl", basis, basis)
+    right = np.einsum("pjk,pj->jk", basis, target)
+    # The ridge keeps a degenerate grid (constant input, all-zero basis) solvable: beta = 0.
+    gram += 1e-10 * np.eye(gram.shape[1])[None, :, :]
+    return np.linalg.solve(gram, right[:, :, None])[:, :, 0]
 
 
 def l1_scores(model) -> np.ndarray:
@@ -61,7 +78,7 @@ def l1_scores(model) -> np.ndarray:
     effect in it and leave the spline flat, and the coefficient vector is centred so a
     constant edge function scores zero.
     """
-    with torch.no_grad():
+    with bounded_torch_threads(model.n_jobs), torch.no_grad():
         return _edge_coefficients(model).abs().sum(dim=(1, 2)).double().cpu().numpy()
 
 
@@ -73,7 +90,7 @@ def l2_scores(model) -> np.ndarray:
     with :math:`w` as in :func:`l1_scores`. The paper's code uses the root mean square of
     the first-layer edge outputs instead (activation size).
     """
-    with torch.no_grad():
+    with bounded_torch_threads(model.n_jobs), torch.no_grad():
         return _edge_coefficients(model).square().sum(dim=(1, 2)).sqrt().double().cpu().numpy()
 
 
@@ -108,7 +125,7 @@ def _held_out(model, X, y, max_rows, random_state):
         target = torch.as_tensor(codes, dtype=torch.long, device=inputs.device)
     else:
         standardised = (np.asarray(y, dtype=np.float64) - model.y_mean_) / model.y_scale_
-        target = torch.as_tensor(standardised, dtype=torch.float32, device=inputs.device)[:, None]
+        target = torch.as_tensor(standardised, dtype=inputs.dtype, device=inputs.device)[:, None]
     return inputs, target
 
 
@@ -142,7 +159,9 @@ def sensitivity_scores(model, X, y=None, *, max_rows=2000, random_state=None) ->
                     (gradient,) = torch.autograd.grad(
                         outputs[:, column].sum(), chunk, retain_graph=column + 1 < outputs.shape[1]
                     )
-                    total += gradient.abs().sum(dim=0).double()
+                    # A constant training column has a degenerate grid whose spline
+                    # derivative is 0/0; its true derivative on the training support is 0.
+                    total += torch.nan_to_num(gradient.abs(), nan=0.0).sum(dim=0).double()
     clear_cached_activations(network)
     return (total / inputs.shape[0]).cpu().numpy()
 

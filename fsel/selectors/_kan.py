@@ -1,0 +1,215 @@
+"""``KANSelector``: rank features by one of four importance scores of a trained KAN."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from fsel.selectors._base import BaseSelector
+
+
+class KANSelector(BaseSelector):
+    """Feature selector scoring inputs with a Kolmogorov–Arnold network (pykan's ``KAN``).
+
+    ``fit`` trains a :class:`~fsel.kan.KANClassifier` or :class:`~fsel.kan.KANRegressor`
+    (inputs standardised, early stopping on an internal validation split) and scores
+    every input four ways on that one network; ``score`` picks the one that ranks:
+
+    - ``"l1"`` / ``"l2"``: L1 / L2 norm of the input's first-layer coefficient block
+      (spline coefficients times spline scale, with the SiLU branch in the same basis,
+      centred; see :func:`fsel.kan.l1_scores`);
+    - ``"si"``: mean absolute gradient of the class probabilities (or the regression
+      output) with respect to the standardised input (:func:`fsel.kan.sensitivity_scores`);
+    - ``"ko"``: increase of the loss when the input is replaced by its training mean
+      (:func:`fsel.kan.knockout_scores`).
+
+    ``si`` and ``ko`` are measured on the validation rows the network did not train on,
+    never on rows outside those given to ``fit``. With ``n_restarts > 1`` networks from
+    different seeds are trained and their scores, each normalised to sum 1 in absolute
+    value, are averaged.
+
+    Parameters
+    ----------
+    score : {"l1", "l2", "si", "ko"}, default="si"
+        The score that ranks the features.
+    retention : float or int, default=0.4
+        Fraction of features kept in (0, 1] (rounded up, at least one) or, as an
+        int >= 1, the number kept.
+    task : {"auto", "classification", "regression"}, default="auto"
+        The learning task; ``"auto"`` infers it from ``y``.
+    hidden_width : int or None, default=None
+        Hidden units; ``None`` is ``min(2 * n_features + 1, 16)``.
+    grid : int, default=5
+        Spline grid intervals.
+    spline_order : int, default=3
+        B-spline order.
+    learning_rate : float, default=0.01
+        Adam step size.
+    alpha : float, default=0.0
+        L2 penalty on the network's parameters.
+    max_iter : int, default=500
+        Maximum training rounds (full-batch steps or mini-batch epochs).
+    validation_fraction : float in (0, 1), default=0.2
+        Rows held out for early stopping and for the ``si`` / ``ko`` scores.
+    n_iter_no_change : int, default=20
+        Early-stopping patience, in rounds.
+    knockout : {"mean", "permutation"}, default="mean"
+        What replaces an input in the ``ko`` score.
+    n_repeats : int, default=5
+        Permutations averaged when ``knockout="permutation"``.
+    n_restarts : int, default=1
+        Networks (seeds) whose scores are averaged.
+    device : str, default="auto"
+        Torch device; ``"auto"`` is CUDA when available.
+    n_jobs : int or None, default=None
+        CPU threads torch uses; ``None`` is 1, -1 all.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the networks, the split and the permutations.
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_features,)
+        The chosen score, normalised to sum 1 in absolute value (higher = more important).
+    all_scores_ : dict of str to ndarray
+        All four scores (``"l1"``, ``"l2"``, ``"si"``, ``"ko"``) of the same network(s),
+        normalised the same way: one fit serves the four selectors.
+    ranking_ : ndarray of shape (n_features,)
+        Rank of each feature, 1 = best.
+    n_selected_ : int
+        Number of features kept.
+    model_ : KANClassifier or KANRegressor
+        The first trained network (for plots: :func:`fsel.kan.learned_functions`).
+    models_ : list
+        Every trained network, one per restart.
+    n_iter_ : int
+        Most training rounds any of the networks ran.
+    task_ : str
+        The task used.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    fsel.kan.kan_scores : The four scores of any fitted KAN.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from fsel.selectors._kan import KANSelector
+    >>> X, y = make_friedman1(n_samples=300, n_features=8, random_state=0)
+    >>> selector = KANSelector(score="ko", retention=5, random_state=0).fit(X, y)
+    >>> selector.get_support().nonzero()[0]
+    array([0, 1, 2, 3, 4])
+    >>> sorted(selector.all_scores_)
+    ['ko', 'l1', 'l2', 'si']
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSelector._parameter_constraints,
+        "score": [StrOptions({"l1", "l2", "si", "ko"})],
+        "hidden_width": [Interval(Integral, 1, None, closed="left"), None],
+        "grid": [Interval(Integral, 1, None, closed="left")],
+        "spline_order": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "knockout": [StrOptions({"mean", "permutation"})],
+        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "n_restarts": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        score="si",
+        retention=0.4,
+        task="auto",
+        *,
+        hidden_width=None,
+        grid=5,
+        spline_order=3,
+        learning_rate=0.01,
+        alpha=0.0,
+        max_iter=500,
+        validation_fraction=0.2,
+        n_iter_no_change=20,
+        knockout="mean",
+        n_repeats=5,
+        n_restarts=1,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+    ):
+        super().__init__(retention=retention, task=task)
+        self.score = score
+        self.hidden_width = hidden_width
+        self.grid = grid
+        self.spline_order = spline_order
+        self.learning_rate = learning_rate
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.knockout = knockout
+        self.n_repeats = n_repeats
+        self.n_restarts = n_restarts
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _score_features(self, X: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
+        from fsel.kan import SCORES, KANClassifier, KANRegressor, kan_scores
+        from fsel.kan._estimators import local_random_state
+
+        network_class = KANClassifier if task == "classification" else KANRegressor
+        random_state = local_random_state(self.random_state)
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=self.n_restarts)
+        self.models_ = []
+        totals = {name: np.zeros(X.shape[1]) for name in SCORES}
+        for seed in seeds:
+            model = network_class(
+                hidden_width=self.hidden_width,
+                grid=self.grid,
+                spline_order=self.spline_order,
+                learning_rate=self.learning_rate,
+                alpha=self.alpha,
+                max_iter=self.max_iter,
+                validation_fraction=self.validation_fraction,
+                n_iter_no_change=self.n_iter_no_change,
+                device=self.device,
+                n_jobs=self.n_jobs,
+                random_state=int(seed),
+            ).fit(X, y)
+            held_out = model.validation_indices_
+            if held_out.size == 0:
+                # Too few rows to hold any out: the scores fall back to the training rows.
+                held_out = np.arange(X.shape[0])
+            scores = kan_scores(
+                model,
+                X[held_out],
+                y[held_out],
+                knockout=self.knockout,
+                n_repeats=self.n_repeats,
+                random_state=int(seed),
+            )
+            for name, values in scores.items():
+                totals[name] += _normalised(values)
+            self.models_.append(model)
+        self.model_ = self.models_[0]
+        self.n_iter_ = max(model.n_iter_ for model in self.models_)
+        self.all_scores_ = {name: total / self.n_restarts for name, total in totals.items()}
+        return self.all_scores_[self.score]
+
+
+def _normalised(values: np.ndarray) -> np.ndarray:
+    """``values`` divided by the sum of their absolute values (unchanged when that is 0)."""
+    total = np.abs(values).sum()
+    return values / total if total > 0 and np.isfinite(total) else values
