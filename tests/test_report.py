@@ -17,7 +17,14 @@ from fsel.report._build import cross_validated_risk
 
 SCRIPT = "<script>alert(1)</script>"
 # Small settings so that the whole file runs in seconds; the code paths are the real ones.
-FAST = {"folds": 3, "repeats": 1, "bootstrap": 50, "compare": ["lasso", "mi"], "selector": "lasso"}
+FAST = {
+    "folds": 3,
+    "repeats": 1,
+    "bootstrap": 50,
+    "compare": ["lasso", "mi"],
+    "candidates": ["lasso", "mi"],
+    "selector": "lasso",
+}
 SECTIONS = (
     "cohort",
     "selection",
@@ -148,7 +155,7 @@ def test_same_seed_same_report_bytes(hostile_csv, tmp_path):
         "selector": "lasso",
         "retention": 0.4,
         "model": "linear",
-        "compare": ["lasso"],
+        "candidates": ["lasso"],
         "folds": 3,
         "repeats": 1,
         "importances": False,
