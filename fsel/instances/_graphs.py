@@ -53,9 +53,8 @@ def _knn_edges(X: np.ndarray, rows: np.ndarray, n_neighbors: int):
     np.maximum(distances, 0.0, out=distances)
     np.fill_diagonal(distances, np.inf)
     k = min(n_neighbors, m - 1)
-    nearest = np.argpartition(distances, k - 1, axis=1)[:, :k] if k < m - 1 else None
-    if nearest is None:
-        nearest = np.argsort(distances, axis=1)[:, :k]
+    # The order among the k does not matter: _prune sorts the edges.
+    nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
     target = np.repeat(np.arange(m), k)
     source = nearest.ravel()
     return rows[source], rows[target], np.sqrt(distances[target, source])
