@@ -17,7 +17,8 @@ th { background: #eef2f8; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td { white-space: nowrap; }
 table.wrap td { white-space: normal; }
-.scroll { max-height: 28em; overflow: auto; border: 1px solid #d8dde6; display: inline-block; }
+.scroll { max-height: 28em; max-width: 100%; overflow: auto; border: 1px solid #d8dde6;
+          display: inline-block; }
 .summary { display: flex; flex-wrap: wrap; gap: 0.8em; margin: 1em 0; }
 .card { background: #eef2f8; border-radius: 6px; padding: 0.6em 1em; min-width: 11em; }
 .card b { display: block; font-size: 1.25em; }
@@ -75,11 +76,14 @@ def interval(ci: dict, digits: int = 3) -> str:
 
 def fixed(ci: dict, decimals: int = 4) -> str:
     """Like :func:`interval` with a fixed number of decimals (for small differences)."""
+
+    def show(value) -> str:
+        # round first so that -0.00001 prints as 0.0000, not -0.0000
+        return "–" if value is None else f"{round(value, decimals) + 0.0:.{decimals}f}"
+
     if ci["estimate"] is None:
         return "–"
-    parts = [ci["estimate"], ci["lower"], ci["upper"]]
-    low, high = (f"{v:.{decimals}f}" if v is not None else "–" for v in parts[1:])
-    return f"{parts[0]:.{decimals}f} ({low}–{high})"
+    return f"{show(ci['estimate'])} ({show(ci['lower'])}–{show(ci['upper'])})"
 
 
 def percent(value, digits: int = 1) -> str:
@@ -616,6 +620,7 @@ def _windows(report: dict) -> str:
         ],
         numeric=(2, 3),
         row_class=lambda i: "best" if windows[i]["best"] else None,
+        wrap=True,
     ) + _p("★ marks the window with the highest ROC AUC.", "note")
 
 
@@ -650,6 +655,7 @@ def _appendix(report: dict) -> str:
             ["item", "topic", "status", "where", "detail"],
             rows,
             row_class=lambda i: None if report["tripod"][i]["status"] == "filled" else "warn",
+            wrap=True,
         )
         + "<h3>Settings</h3>"
         + table(["setting", "value"], options)
