@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from fsel.report._statistics import THRESHOLD_METRICS
+
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
        max-width: 1080px; margin: 0 auto; padding: 1.5em; color: #1d2430; line-height: 1.45; }
@@ -475,18 +477,7 @@ def _utility(report: dict, figures: dict) -> str:
                 row["label"],
                 number(row["threshold"]),
                 row["n_positive"],
-                *[
-                    interval(row[name], 2)
-                    for name in (
-                        "sensitivity",
-                        "specificity",
-                        "ppv",
-                        "npv",
-                        "f1",
-                        "lr_positive",
-                        "lr_negative",
-                    )
-                ],
+                *[interval(row[name], 2) for name in THRESHOLD_METRICS],
             ]
         )
     return (
