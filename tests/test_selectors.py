@@ -119,11 +119,6 @@ def test_top_k_mask():
     assert top_k_mask(scores, 5).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="base bug: infer_task calls the integer-valued float target of diabetes "
-    "(214 levels) 'multiclass'; the report to the lead holds the fix",
-)
 def test_infer_task_reads_integer_valued_floats_with_many_levels_as_regression(diabetes):
     assert infer_task(diabetes[1]) == "regression"
 

@@ -14,6 +14,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fsel.data import MAX_CLASSES_FOR_INTEGER_TARGET
+
 TASKS = ("classification", "regression")
 
 
@@ -55,9 +57,19 @@ def top_k_mask(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def infer_task(y) -> str:
-    """``"classification"`` for binary/multiclass labels, ``"regression"`` otherwise."""
+    """``"classification"`` for class labels, ``"regression"`` for quantities.
+
+    scikit-learn calls any whole-number target "multiclass"; a float target with more
+    than :data:`fsel.data.MAX_CLASSES_FOR_INTEGER_TARGET` levels (a score, a count, the
+    diabetes progression measure) is a quantity, as :func:`fsel.data.infer_task` says.
+    """
     kind = type_of_target(y)
-    return "classification" if kind in ("binary", "multiclass") else "regression"
+    if kind not in ("binary", "multiclass"):
+        return "regression"
+    values = np.asarray(y)
+    if values.dtype.kind == "f" and np.unique(values).size > MAX_CLASSES_FOR_INTEGER_TARGET:
+        return "regression"
+    return "classification"
 
 
 class BaseSelector(SelectorMixin, BaseEstimator):
@@ -109,6 +121,11 @@ class BaseSelector(SelectorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, ensure_all_finite="allow-nan", y_numeric=False, dtype=np.float64
         )
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to score features, "
+                f"got n_samples = {X.shape[0]}."
+            )
         task = infer_task(y) if self.task == "auto" else self.task
         if task == "classification":
             check_classification_targets(y)

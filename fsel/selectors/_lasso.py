@@ -152,11 +152,6 @@ class LassoSelector(BaseSelector):
         self.n_jobs = n_jobs
 
     def _score_features(self, X, y, task):
-        if X.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to score features, "
-                f"got n_samples = {X.shape[0]}."
-            )
         X = StandardScaler().fit_transform(X)
         if task == "regression":
             coef, residual = self._fit_regression(X, y)

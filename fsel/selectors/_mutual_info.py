@@ -92,11 +92,6 @@ class MutualInfoSelector(BaseSelector):
         self.n_jobs = n_jobs
 
     def _score_features(self, X, y, task):
-        if X.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to score features, "
-                f"got n_samples = {X.shape[0]}."
-            )
         self.discrete_features_ = _looks_discrete(X)
         estimate = mutual_info_classif if task == "classification" else mutual_info_regression
         # The estimator cannot use more neighbours than there are other rows.
