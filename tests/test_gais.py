@@ -163,3 +163,14 @@ def test_beats_random_sampling_on_digits_with_1nn():
             KNeighborsClassifier(1).fit(X_train[picked], y_train[picked]).score(X_test, y_test)
         )
     assert np.mean(gais) > np.mean(random) + 0.005
+
+
+def test_missing_values_are_tolerated_and_returned(blobs):
+    X, y = blobs
+    X = X.copy()
+    X[::7, 2] = np.nan
+    X[:, 5] = np.nan  # a column with nothing in it
+    sampler = GAISampler(keep=0.3, random_state=0, **FAST)
+    X_kept, _ = sampler.fit_resample(X, y)
+    assert np.isfinite(sampler.scores_).all()
+    assert np.isnan(X_kept[:, 5]).all() and np.isnan(X_kept[:, 2]).any()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -264,7 +265,8 @@ class GAISampler(BaseSampler):
     ``"hash-multiview"`` on large data the chunks follow the first view's finest buckets, so
     edges between two chunks are left out of training and scoring. ``X`` is standardised (a
     dense float32 copy; sparse input is densified) on the rows given; the rows returned are
-    the original ones.
+    the original ones. Missing values are allowed: the graph and the network see them at
+    their column's median, and the kept rows are returned with them.
 
     See Also
     --------
@@ -357,7 +359,9 @@ class GAISampler(BaseSampler):
     def _check_X_y(self, X, y, accept_sparse=None):
         _reject_regression(y)
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
+        X, y = validate_data(
+            self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"], ensure_all_finite="allow-nan"
+        )
         return X, y, binarize_y
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -497,6 +501,7 @@ class GAISampler(BaseSampler):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.sampler_tags.sample_indices = True
+        tags.input_tags.allow_nan = True
         return tags
 
 
@@ -511,10 +516,16 @@ def _reject_regression(y) -> None:
 
 
 def _standardise(X) -> np.ndarray:
-    """Dense float32 copy of ``X`` with zero mean and unit variance per column."""
+    """Dense float32 copy of ``X``, missing values at the column median, standardised."""
     dense = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
     # C order: a DataFrame arrives column-major, and sums in another order would change ties.
     dense = np.ascontiguousarray(dense, dtype=np.float32)
+    missing = np.isnan(dense)
+    if missing.any():
+        with warnings.catch_warnings():  # an all-missing column has no median: it becomes 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            medians = np.nan_to_num(np.nanmedian(dense, axis=0))
+        dense[missing] = np.take(medians, np.nonzero(missing)[1])
     mean = dense.mean(axis=0)
     scale = dense.std(axis=0)
     scale[scale == 0] = 1.0
