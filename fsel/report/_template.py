@@ -277,7 +277,8 @@ def _selection(report: dict, figures: dict) -> str:
         )
     )
     parts.append(
-        table(
+        '<div class="scroll">'
+        + table(
             ["feature", "folds kept", "share"],
             [
                 [row["feature"], row["folds"], percent(row["share"], 0)]
@@ -285,6 +286,7 @@ def _selection(report: dict, figures: dict) -> str:
             ],
             numeric=(1, 2),
         )
+        + "</div>"
     )
     names = selection["compared"]
     all_kept = list(dict.fromkeys(f for name in names for f in selection["kept"][name]))
