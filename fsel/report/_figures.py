@@ -133,7 +133,7 @@ def calibration_figure(calibration: dict) -> str:
     )
     bottom.axhline(0, color="black", linewidth=0.5)
     bottom.set(xlabel="predicted risk", ylabel="patients")
-    bottom.legend(loc="upper center", fontsize=7, ncol=2)
+    bottom.legend(loc="lower right", fontsize=7, ncol=2)
     figure.tight_layout()
     return _data_uri(figure)
 

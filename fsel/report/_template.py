@@ -435,8 +435,9 @@ def _calibration(report: dict, figures: dict) -> str:
             "predicted risks of positive (up) and negative (down) patients.",
         )
     )
-    parts.append("<h3>Risk deciles</h3>")
-    parts.append(_risk_group_table(c["deciles"]))
+    parts.append(
+        _p("Observed against predicted risk per decile: see the risk groups in section 5.", "note")
+    )
     return "".join(parts)
 
 
