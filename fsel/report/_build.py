@@ -505,7 +505,13 @@ def _tripod(report: dict) -> list[dict]:
             "9",
             "Predictors and their selection",
             "selection",
-            f"Selector {meta['selector']} (retention {meta['retention']}) refitted inside every training fold; {len(report['selection']['compared'])} selectors compared.",
+            (
+                f"AutoSelector (candidates {', '.join(meta['candidates'])}) "
+                if meta["selector"] == "auto"
+                else f"Selector {meta['selector']} (retention {meta['retention']}) "
+            )
+            + f"refitted inside every training fold; {len(report['selection']['compared'])} "
+            "selectors compared.",
         ),
         (
             "10",

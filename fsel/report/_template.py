@@ -631,7 +631,7 @@ def _appendix(report: dict) -> str:
         rows.append([item["item"], item["topic"], item["status"], where, item["detail"]])
     options = [
         ["selector", meta["selector"]],
-        ["retention", meta["retention"]],
+        ["retention", "chosen by auto" if meta["selector"] == "auto" else meta["retention"]],
         ["model", meta["model"]],
         ["compared selectors", ", ".join(meta["compare"])],
         ["auto's candidates", ", ".join(meta["candidates"])],
