@@ -161,12 +161,12 @@ def test_group_labels_bins_numbers_into_quartiles():
 
 def test_table_one_summaries():
     raw = pd.DataFrame({"age": [50.0, 60.0, 70.0, np.nan], "htn": ["yes", "no", "yes", "yes"]})
-    rows = st.table_one(raw, [1, 1, 0, 0], ("case", "control"))
+    rows = st.table_one(raw, [1, 1, 0, 0])
     age = rows[0]
-    assert age["missing"] == 1 and age["case"]["mean"] == 55.0
+    assert age["missing"] == 1 and age["positive"]["mean"] == 55.0
     assert age["overall"]["n"] == 3
     htn_yes = next(row for row in rows if row["level"] == "yes")
-    assert htn_yes["overall"]["count"] == 3 and htn_yes["case"]["pct"] == 50.0
+    assert htn_yes["overall"]["count"] == 3 and htn_yes["positive"]["pct"] == 50.0
     missing = st.missingness(raw, [1, 1, 0, 0])
     assert missing[0] == {
         "variable": "age",

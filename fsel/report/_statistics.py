@@ -535,20 +535,20 @@ def _is_categorical(column: pd.Series) -> bool:
     return bool(numeric[column.notna()].isna().any() or column.dropna().nunique() <= 2)
 
 
-def table_one(raw: pd.DataFrame, outcome, labels: tuple[str, str]) -> list[dict]:
+def table_one(raw: pd.DataFrame, outcome) -> list[dict]:
     """Table 1: each variable summarised overall and by outcome.
 
-    ``outcome`` is 1 for the positive class, 0 otherwise; ``labels`` names the two columns
-    (positive, negative). Numeric variables get mean and SD and median and IQR (``display``
-    picks median [IQR] when the distribution is skewed, |skewness| > 1); text and two-valued
-    variables get a count and percentage per level (of the rows where it is known).
-    Each row also counts the variable's missing values.
+    ``outcome`` is 1 for the positive class, 0 otherwise; each row has the summaries
+    ``overall``, ``positive`` and ``negative``. Numeric variables get mean and SD and
+    median and IQR (``display`` picks median [IQR] when the distribution is skewed,
+    |skewness| > 1); text and two-valued variables get a count and percentage per level
+    (of the rows where it is known). Each row also counts the variable's missing values.
     """
     outcome = np.asarray(outcome, dtype=int)
     cohorts = {
         "overall": np.ones(outcome.size, dtype=bool),
-        labels[0]: outcome == 1,
-        labels[1]: outcome == 0,
+        "positive": outcome == 1,
+        "negative": outcome == 0,
     }
     rows = []
     for name in raw.columns:
