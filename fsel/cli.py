@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
@@ -609,6 +610,92 @@ def batch_command(jobs, force, only, show_status, output_format):
     if output_format == "json":
         _echo_json([vars(outcome) for outcome in outcomes])
     return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
+
+
+@cli.command(
+    "sample",
+    epilog=(
+        "Example:  fsel sample digits --keep 0.04 --out kept.csv\n\n"
+        "The kept rows are written as read, with their original row number in a first "
+        "column `row`. " + EPILOG_DATA
+    ),
+)
+@click.argument("data")
+@click.option("--target", "-t", help="Target column: class labels (default as for select).")
+@click.option(
+    "--keep",
+    "-k",
+    type=RETENTION,
+    default="0.04",
+    show_default=True,
+    help="Rows kept: a fraction (0.04 or 4%) or a count (200).",
+)
+@click.option(
+    "--graph",
+    type=click.Choice(["minibatch", "hash", "hash-multilevel", "hash-multiview"]),
+    default="minibatch",
+    show_default=True,
+    help="How the row graph is built: k-NN inside stratified mini-batches, or "
+    "random-projection hashing at one level, several levels, or several views.",
+)
+@click.option(
+    "--min-per-class",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Rows kept at least in every class.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--n-jobs", type=int, default=None, help="Threads for the graph network.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="File for the kept rows (.csv, .parquet or .feather).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table or JSON for machines.",
+)
+def sample_command(data, target, keep, graph, min_per_class, seed, n_jobs, out, output_format):
+    """Keep the rows of DATA that hold its class structure (GAIS instance selection)."""
+    from fsel.data import FORMATS, load_dataset, write_table
+    from fsel.sampling import sample_rows
+
+    if Path(out).suffix.lower() not in FORMATS:
+        raise FselInputError(f"--out {out!r}: write a .csv, .parquet or .feather file.")
+    dataset = load_dataset(data, target=target)
+    _say_target(dataset)
+    result = sample_rows(
+        dataset, keep, graph=graph, min_per_class=min_per_class, random_state=seed, n_jobs=n_jobs
+    )
+    write_table(result.rows, out, index_label="row")
+    payload = {
+        "dataset": dataset.name,
+        "target": dataset.target,
+        "graph": graph,
+        "rows_before": sum(result.counts_before.values()),
+        "rows_after": sum(result.counts_after.values()),
+        "counts_before": result.counts_before,
+        "counts_after": result.counts_after,
+        "out": str(out),
+    }
+    if output_format == "json":
+        _echo_json(payload)
+        return
+    click.echo(
+        f"{dataset.name}: kept {payload['rows_after']} of {payload['rows_before']} rows "
+        f"({graph} graph) -> {out}"
+    )
+    width = max(len("class"), *(len(label) for label in result.counts_before))
+    click.echo(f"{'class'.ljust(width)}  {'before':>7}  {'after':>6}")
+    for label, before in result.counts_before.items():
+        click.echo(f"{label.ljust(width)}  {before:>7}  {result.counts_after.get(label, 0):>6}")
 
 
 _TARGET_REASONS = {

@@ -477,3 +477,34 @@ def load_dataset(
             f"{text!r} is neither a file nor a bundled dataset ({', '.join(sorted(catalog))}){hint}"
         )
     return prepare_dataset(read_table(path), target, task, name=path.stem)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, index_label: str | None = None) -> None:
+    """Write ``frame`` as CSV, Parquet or Feather (by the suffix of ``path``), atomically.
+
+    With ``index_label`` the index is written as a first column of that name.
+    """
+    from fsel._io import atomic_file
+
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        known = ", ".join(sorted(FORMATS))
+        raise FselInputError(f"{path}: unknown format {path.suffix!r}; fsel writes {known}.")
+    if index_label is not None:
+        frame = frame.rename_axis(index_label).reset_index()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with atomic_file(path, "wb") as handle:
+        if kind == "csv":
+            from pyarrow import csv as pacsv
+
+            delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+            pacsv.write_csv(table, handle, pacsv.WriteOptions(delimiter=delimiter))
+        elif kind == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, handle)
+        else:
+            import pyarrow.feather as feather
+
+            feather.write_feather(table, handle)
