@@ -529,7 +529,8 @@ def _tripod(report: dict) -> list[dict]:
             "12a",
             "Validation design",
             "discrimination",
-            f"{meta['repeats']} x repeated stratified {meta['folds']}-fold cross-validation, selection nested in every training fold.",
+            f"Stratified {meta['folds']}-fold cross-validation repeated {meta['repeats']} times, "
+            "selection nested in every training fold.",
         ),
         (
             "12c",

@@ -30,7 +30,7 @@ table.wrap td { white-space: normal; }
 figure { margin: 0.6em 0 1.2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e2e6ee; }
 figcaption { font-size: 0.85em; color: #4a5566; }
-nav ol { columns: 3; font-size: 0.9em; }
+nav ul { columns: 3; font-size: 0.9em; list-style: none; padding-left: 0; }
 code { background: #f2f4f8; padding: 0 0.25em; }
 """
 
@@ -159,14 +159,14 @@ def _header(report: dict) -> str:
             f"Model card {meta['model']}; feature selection {selection}."
         )
         + _p(
-            f"All performance is out-of-fold: {meta['repeats']} x repeated stratified "
-            f"{meta['folds']}-fold cross-validation with the feature selection refitted inside every "
+            f"All performance is out-of-fold: stratified {meta['folds']}-fold cross-validation "
+            f"repeated {meta['repeats']} times, with the feature selection refitted inside every "
             f"training fold; each patient's risk is the mean of their held-out risks over the repeats. "
             f"Intervals are stratified bootstrap 95 % percentile intervals ({meta['bootstrap']} resamples). "
             f"Seed {meta['seed']}.",
             "note",
         )
-        + f'<div class="summary">{card_html}</div><nav><ol>{links}</ol></nav>'
+        + f'<div class="summary">{card_html}</div><nav><ul>{links}</ul></nav>'
     )
 
 
