@@ -53,7 +53,7 @@ def load(name: str) -> tuple[pd.DataFrame, pd.Series, str]:
         task = "classification"
     else:
         X, y = sk_datasets.make_regression(
-            n_samples=500, n_features=10, n_informative=5, noise=20.0, random_state=42
+            n_samples=500, n_features=10, n_informative=4, noise=0.1, random_state=42
         )
         task = "regression"
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]), pd.Series(y), task
