@@ -188,6 +188,8 @@ def _parse_job(path: Path, number: int, entry: dict, defaults: dict, seen: set) 
         if key in ("name", "command", "data"):
             continue
         option = key.replace("-", "_")
+        if key not in entry and option not in params and _taken_by_another_command(option):
+            continue  # a default meant for the other command (e.g. backend for evaluate)
         if option in RESERVED_OPTIONS:
             raise FselInputError(
                 f"{where}: {key!r} is set by fsel batch (outputs go to root/name)."
@@ -203,6 +205,10 @@ def _parse_job(path: Path, number: int, entry: dict, defaults: dict, seen: set) 
             )
         options[option] = value
     return Job(name=name, command=command, data=data, options=options)
+
+
+def _taken_by_another_command(option: str) -> bool:
+    return any(option in _command_params(command) for command in COMMANDS)
 
 
 # --------------------------------------------------------------------------- keys and ledger

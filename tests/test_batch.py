@@ -47,7 +47,11 @@ def test_batch_runs_records_skips_and_reruns_on_change(run_fsel, jobs):
     first = run_fsel("batch", "jobs.toml", cwd=jobs)
     assert first.code == 1, first.stderr  # one job failed
     root = jobs / "out"
-    assert statuses(root) == [("site-a", "succeeded"), ("site-b", "succeeded"), ("broken", "failed")]
+    assert statuses(root) == [
+        ("site-a", "succeeded"),
+        ("site-b", "succeeded"),
+        ("broken", "failed"),
+    ]
     broken = ledger_rows(root)[2]
     assert "did you mean 'outcome'" in broken["error"]
     assert broken["ended"] >= broken["started"]
@@ -83,7 +87,9 @@ def test_sigkill_mid_job_leaves_no_partial_output_and_a_resumable_ledger(run_fse
     root = tmp_path / "out"
     batch = subprocess.Popen(
         [sys.executable, "-m", "fsel.cli", "batch", "jobs.toml"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and ("slow", "running") not in _statuses_safe(root):
@@ -111,8 +117,17 @@ def _statuses_safe(root: Path) -> list[tuple[str, str]]:
 
 
 def test_two_batch_processes_never_run_a_job_twice(jobs):
-    command = [sys.executable, "-m", "fsel.cli", "batch", "jobs.toml", "--only", "site-a",
-               "--only", "site-b"]
+    command = [
+        sys.executable,
+        "-m",
+        "fsel.cli",
+        "batch",
+        "jobs.toml",
+        "--only",
+        "site-a",
+        "--only",
+        "site-b",
+    ]
     first = subprocess.Popen(command, cwd=jobs, stdout=subprocess.PIPE, text=True)
     second = subprocess.Popen(command, cwd=jobs, stdout=subprocess.PIPE, text=True)
     outputs = first.communicate(timeout=300)[0] + second.communicate(timeout=300)[0]
@@ -126,16 +141,31 @@ def test_two_batch_processes_never_run_a_job_twice(jobs):
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ('root = "out"\nshedule = "nightly"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\n',
-         "unknown top-level key"),
-        ('root = "out"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\ncolour="red"\n',
-         "unknown option 'colour'"),
-        ('root = "out"\n[[job]]\nname="../escape"\ncommand="evaluate"\ndata="ckd"\n', "no '/' or '..'"),
-        ('root = "out"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\nout="/tmp/x"\n',
-         "set by fsel batch"),
-        ('root = "out"\n[[job]]\nname="a"\ncommand="train"\ndata="ckd"\n', "command must be one of"),
-        ('root = "out"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\n[[job]]\nname="a"\n'
-         'command="evaluate"\ndata="ckd"\n', "used twice"),
+        (
+            'root = "out"\nshedule = "nightly"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\n',
+            "unknown top-level key",
+        ),
+        (
+            'root = "out"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\ncolour="red"\n',
+            "unknown option 'colour'",
+        ),
+        (
+            'root = "out"\n[[job]]\nname="../escape"\ncommand="evaluate"\ndata="ckd"\n',
+            "no '/' or '..'",
+        ),
+        (
+            'root = "out"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\nout="/tmp/x"\n',
+            "set by fsel batch",
+        ),
+        (
+            'root = "out"\n[[job]]\nname="a"\ncommand="train"\ndata="ckd"\n',
+            "command must be one of",
+        ),
+        (
+            'root = "out"\n[[job]]\nname="a"\ncommand="evaluate"\ndata="ckd"\n[[job]]\nname="a"\n'
+            'command="evaluate"\ndata="ckd"\n',
+            "used twice",
+        ),
         ("[[job]]\nname='a'\ncommand='evaluate'\ndata='ckd'\n", "set root"),
         ('root = "out"\n[[job\n', "not valid TOML"),
     ],
@@ -161,3 +191,22 @@ def test_job_options_become_the_command_line(tmp_path):
     assert "--selectors" in args and args[args.index("--selectors") + 1] == "lasso,mi"
     assert args[args.index("--seed") + 1] == "3" and args[args.index("--n-jobs") + 1] == "2"
     assert "--quiet" in args
+
+
+def test_defaults_apply_to_the_commands_that_take_them(tmp_path):
+    (tmp_path / "jobs.toml").write_text(
+        'root = "out"\n[defaults]\nbackend = "dask"\nbootstrap = 200\n'
+        '[[job]]\nname = "e"\ncommand = "evaluate"\ndata = "ckd"\n'
+        '[[job]]\nname = "r"\ncommand = "report"\ndata = "ckd"\ngroup = ["htn", "dm"]\n'
+    )
+    evaluate, report = load_jobs(tmp_path / "jobs.toml").jobs
+    assert evaluate.options == {"backend": "dask"}
+    assert report.options == {"bootstrap": 200, "group": ["htn", "dm"]}
+    args = report.arguments(tmp_path / "out" / "r")
+    assert args.count("--group") == 2
+    (tmp_path / "bad.toml").write_text(
+        'root = "out"\n[defaults]\ncolour = "red"\n'
+        '[[job]]\nname = "e"\ncommand = "evaluate"\ndata = "ckd"\n'
+    )
+    with pytest.raises(FselInputError, match="unknown option 'colour'"):
+        load_jobs(tmp_path / "bad.toml")
