@@ -71,7 +71,7 @@ class Job:
         """The command line that runs this job, writing to ``out``."""
         args = [self.command, self.data]
         for key, value in sorted(self.options.items()):
-            flag = "--" + key.replace("_", "-")
+            flag = "--" + key
             if isinstance(value, bool):
                 if value:
                     args.append(flag)
@@ -102,16 +102,24 @@ class JobsFile:
 
 
 def _command_params(command: str) -> dict:
+    """The options of ``fsel COMMAND`` by their long flag without dashes (``n-jobs``)."""
     from fsel.cli import cli  # the jobs file speaks the command line's language
 
     found = cli.commands.get(command)
     if found is None:
         return {}
-    return {param.name: param for param in found.params}
+    params = {}
+    for param in found.params:
+        if param.param_type_name != "option":
+            continue
+        for flag in param.opts:
+            if flag.startswith("--"):
+                params[flag[2:]] = param
+    return params
 
 
 def _option_is_multiple(command: str, key: str) -> bool:
-    param = _command_params(command).get(key.replace("-", "_"))
+    param = _command_params(command).get(key)
     return bool(param is not None and getattr(param, "multiple", False))
 
 
@@ -187,19 +195,15 @@ def _parse_job(path: Path, number: int, entry: dict, defaults: dict, seen: set) 
     for key, value in {**defaults, **entry}.items():
         if key in ("name", "command", "data"):
             continue
-        option = key.replace("-", "_")
+        option = key.replace("_", "-")
         if key not in entry and option not in params and _taken_by_another_command(option):
             continue  # a default meant for the other command (e.g. backend for evaluate)
         if option in RESERVED_OPTIONS:
             raise FselInputError(
                 f"{where}: {key!r} is set by fsel batch (outputs go to root/name)."
             )
-        if option not in params or params[option].param_type_name != "option":
-            valid = sorted(
-                p.replace("_", "-")
-                for p, param in params.items()
-                if param.param_type_name == "option" and p not in RESERVED_OPTIONS
-            )
+        if option not in params:
+            valid = sorted(flag for flag in params if flag not in RESERVED_OPTIONS)
             raise FselInputError(
                 f"{where}: unknown option {key!r} for fsel {command}; valid: {', '.join(valid)}."
             )
