@@ -21,6 +21,8 @@ def atomic_file(path: str | Path, mode: str = "w") -> Iterator:
     try:
         with os.fdopen(descriptor, mode) as handle:
             yield handle
+        # mkstemp makes the file private (0600); a finished output gets the usual mode.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
