@@ -343,19 +343,21 @@ def evaluate_command(
         backend=backend,
         scheduler=scheduler,
     )
-    stderr = click.get_text_stream("stderr")
-    with click.progressbar(
-        length=1, label=f"evaluating {dataset.name}", file=stderr, show_pos=True
-    ) as bar:
+    if quiet:
+        results = evaluator.run(dataset)
+    else:
+        with click.progressbar(
+            length=1,
+            label=f"evaluating {dataset.name}",
+            file=click.get_text_stream("stderr"),
+            show_pos=True,
+        ) as bar:
 
-        def progress(done: int, total: int) -> None:
-            if not quiet:
+            def progress(done: int, total: int) -> None:
                 bar.length = total
                 bar.update(done - bar.pos)
 
-        if quiet:
-            bar.is_hidden = True
-        results = evaluator.run(dataset, progress=progress)
+            results = evaluator.run(dataset, progress=progress)
     out = evaluator.save(out or f"runs/{dataset.name}")
     if output_format == "json":
         _echo_json({**summary_payload(results), "out": str(out)})

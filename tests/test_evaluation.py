@@ -359,7 +359,9 @@ def test_cli_json_output_parses(tmp_path, capsys):
             ]
         )
     assert done.value.code == 0
-    payload = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    assert "evaluating" not in printed.err  # --quiet: no progress bar
+    payload = json.loads(printed.out)
     assert payload["metric"] == "r2" and payload["chosen"]["selector"] == "lasso"
     assert {row["selector"] for row in payload["overview"]} == {"lasso", "all"}
 
