@@ -190,6 +190,9 @@ def hash_graph(
     """
     n_rows, n_features = X.shape
     bits = n_bits if n_bits is not None else _auto_bits(n_rows, batch_size)
+    # The finest level has at least n_levels bits, so that the levels differ even where few
+    # bits are picked automatically (small data); otherwise they would all be one level.
+    bits = max(bits, n_levels)
     min_size = min(n_neighbors + 1, n_rows)
     groups: list[np.ndarray] = []
     partition: list[np.ndarray] | None = None
@@ -198,7 +201,7 @@ def hash_graph(
         # Centring makes the first hyperplanes cut through the data rather than beside it.
         projected = (X - X.mean(axis=0)) @ directions
         for level in range(n_levels):
-            level_bits = max(1, round(bits * (level + 1) / n_levels))
+            level_bits = max(level + 1, round(bits * (level + 1) / n_levels))
             level_groups = _bucket_groups(projected, level_bits, batch_size, min_size)
             groups.extend(level_groups)
             if partition is None and level == n_levels - 1:
