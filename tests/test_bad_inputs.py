@@ -70,7 +70,12 @@ REFUSED = [
     ("data.xlsx", "PK\x03\x04", ["select"], "unknown format"),
     ("data.csv", cohort(), ["evaluate", "--selectors", "boruta", "--quiet"], "unknown selector"),
     ("data.csv", cohort(), ["evaluate", "--retention", "0,2", "--quiet"], "retention"),
-    ("data.csv", cohort(), ["evaluate", "--estimators", "catboost", "--quiet"], "unknown estimator"),
+    (
+        "data.csv",
+        cohort(),
+        ["evaluate", "--estimators", "catboost", "--quiet"],
+        "unknown estimator",
+    ),
     ("data.csv", cohort(), ["evaluate", "--folds", "1", "--quiet"], "folds"),
     ("data.csv", cohort(), ["select", "--task", "regression"], "not numeric"),
     ("data.csv", cohort().assign(y=np.arange(40) * 0.5), ["report"], "binary outcome"),
@@ -115,8 +120,19 @@ def test_non_estimator_card_is_refused(tmp_path, capsys, monkeypatch):
         '[classifier]\nclass = "sklearn.preprocessing.StandardScaler"\nparams = {}\n'
         '[regressor]\nclass = "sklearn.linear_model.Ridge"\nparams = {}\n',
     )
-    args = ["evaluate", "data.csv", "--selectors", "mi", "--estimators", "scaler.toml", "--folds",
-            "2", "--quiet", "--out", "result"]
+    args = [
+        "evaluate",
+        "data.csv",
+        "--selectors",
+        "mi",
+        "--estimators",
+        "scaler.toml",
+        "--folds",
+        "2",
+        "--quiet",
+        "--out",
+        "result",
+    ]
     code, _, err = invoke(args, tmp_path, capsys, monkeypatch)
     assert code == 2 and "scaler" in err and "Traceback" not in err
     assert not (tmp_path / "result").exists()
@@ -127,8 +143,12 @@ def test_non_estimator_card_is_refused(tmp_path, capsys, monkeypatch):
 
 def test_wrong_delimiter_is_detected(tmp_path, capsys, monkeypatch):
     write(tmp_path, "semi.csv", cohort().to_csv(index=False, sep=";"))
-    code, out, _ = invoke(["select", "semi.csv", "--selector", "mi", "--retention", "2",
-                           "--format", "json"], tmp_path, capsys, monkeypatch)
+    code, out, _ = invoke(
+        ["select", "semi.csv", "--selector", "mi", "--retention", "2", "--format", "json"],
+        tmp_path,
+        capsys,
+        monkeypatch,
+    )
     assert code == 0 and json.loads(out)["n_features"] == 4
 
 
@@ -136,8 +156,12 @@ def test_latin1_names_and_values_are_read(tmp_path, capsys, monkeypatch):
     frame = cohort().rename(columns={"a": "Größe", "b": "état"})
     frame["ville"] = np.where(frame["c"] > 0, "Zürich", "Genève")
     write(tmp_path, "latin.csv", frame.to_csv(index=False).encode("latin-1"))
-    code, out, _ = invoke(["select", "latin.csv", "--selector", "mi", "--format", "json"],
-                          tmp_path, capsys, monkeypatch)
+    code, out, _ = invoke(
+        ["select", "latin.csv", "--selector", "mi", "--format", "json"],
+        tmp_path,
+        capsys,
+        monkeypatch,
+    )
     assert code == 0
     assert {"Größe", "état", "ville"} <= {row["feature"] for row in json.loads(out)["ranking"]}
 
@@ -145,8 +169,12 @@ def test_latin1_names_and_values_are_read(tmp_path, capsys, monkeypatch):
 def test_unicode_and_whitespace_in_names(tmp_path, capsys, monkeypatch):
     frame = cohort().rename(columns={"a": "  âge (années) ", "b": "β-amyloïde", "y": " résultat "})
     write(tmp_path, "names.csv", frame)
-    code, out, _ = invoke(["select", "names.csv", "--target", "résultat", "--selector", "lasso",
-                           "--format", "json"], tmp_path, capsys, monkeypatch)
+    code, out, _ = invoke(
+        ["select", "names.csv", "--target", "résultat", "--selector", "lasso", "--format", "json"],
+        tmp_path,
+        capsys,
+        monkeypatch,
+    )
     assert code == 0
     payload = json.loads(out)
     assert payload["target"] == "résultat"
@@ -160,8 +188,12 @@ def test_infinite_huge_mixed_and_empty_columns_are_handled(tmp_path, capsys, mon
     frame["mixed"] = ["1", "2", "three"] * 13 + ["4"]
     frame["empty"] = np.nan
     write(tmp_path, "odd.csv", frame)
-    code, out, _ = invoke(["evaluate", "odd.csv", *QUICK_EVALUATE, "--format", "json",
-                           "--out", "result"], tmp_path, capsys, monkeypatch)
+    code, out, _ = invoke(
+        ["evaluate", "odd.csv", *QUICK_EVALUATE, "--format", "json", "--out", "result"],
+        tmp_path,
+        capsys,
+        monkeypatch,
+    )
     assert code == 0
     assert (tmp_path / "result" / "results.parquet").exists()
     results = pd.read_parquet(tmp_path / "result" / "results.parquet")
@@ -175,8 +207,12 @@ def test_thousands_of_columns(tmp_path, capsys, monkeypatch):
     frame = pd.DataFrame(rng.normal(size=(60, 3000)), columns=[f"g{i}" for i in range(3000)])
     frame["y"] = np.where(frame["g7"] > 0, "up", "down")
     write(tmp_path, "wide.csv", frame)
-    code, out, _ = invoke(["select", "wide.csv", "--selector", "mi", "--retention", "10",
-                           "--format", "json"], tmp_path, capsys, monkeypatch)
+    code, out, _ = invoke(
+        ["select", "wide.csv", "--selector", "mi", "--retention", "10", "--format", "json"],
+        tmp_path,
+        capsys,
+        monkeypatch,
+    )
     assert code == 0
     payload = json.loads(out)
     assert payload["n_features"] == 3000 and "g7" in payload["selected"]
@@ -197,15 +233,21 @@ def tables(draw):
     n_rows = draw(st.integers(0, 12))
     n_columns = draw(st.integers(1, 4))
     names = draw(
-        st.lists(st.sampled_from(["a", "b", "c", "y", "Y", " y", "target", "é", "a b"]),
-                 min_size=n_columns, max_size=n_columns)
+        st.lists(
+            st.sampled_from(["a", "b", "c", "y", "Y", " y", "target", "é", "a b"]),
+            min_size=n_columns,
+            max_size=n_columns,
+        )
     )
     rows = [[draw(cells) for _ in range(n_columns)] for _ in range(n_rows)]
     return pd.DataFrame(rows, columns=names)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(frame=tables(), command=st.sampled_from(["select", "evaluate"]))
 def test_random_tables_never_raise_a_traceback(tmp_path, capsys, monkeypatch, frame, command):
     (tmp_path / "fuzz.csv").write_text(frame.to_csv(index=False))
