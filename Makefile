@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: install
 	$(BIN)/fsel datasets
-	$(BIN)/fsel select ckd --target class --selector lasso --retention 0.4
+	$(BIN)/fsel evaluate ckd --target class --n-jobs 2 --out runs/ckd
 
 # Headless Chromium and its driver, for the HTML report's browser test (Debian packages).
 browser:
