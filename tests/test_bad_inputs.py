@@ -134,7 +134,7 @@ def test_non_estimator_card_is_refused(tmp_path, capsys, monkeypatch):
         "result",
     ]
     code, _, err = invoke(args, tmp_path, capsys, monkeypatch)
-    assert code == 2 and "scaler" in err and "Traceback" not in err
+    assert code == 2 and "is not a model" in err and "Traceback" not in err
     assert not (tmp_path / "result").exists()
 
 
@@ -260,3 +260,32 @@ def test_random_tables_never_raise_a_traceback(tmp_path, capsys, monkeypatch, fr
     assert code in (0, 2), err
     if code == 2:
         assert len([line for line in err.splitlines() if line.startswith("fsel: error:")]) == 1
+
+
+def test_a_card_file_of_the_users_is_used(tmp_path, capsys, monkeypatch):
+    write(tmp_path, "data.csv", cohort())
+    write(
+        tmp_path,
+        "knn.toml",
+        'description = "k nearest neighbours"\nneeds_scaling = true\n'
+        '[classifier]\nclass = "sklearn.neighbors.KNeighborsClassifier"\n'
+        "params = { n_neighbors = 3 }\n"
+        '[regressor]\nclass = "sklearn.neighbors.KNeighborsRegressor"\nparams = {}\n',
+    )
+    args = [
+        "evaluate",
+        "data.csv",
+        "--selectors",
+        "mi",
+        "--estimators",
+        "knn.toml",
+        "--folds",
+        "2",
+        "--quiet",
+        "--out",
+        "result",
+    ]
+    code, _, err = invoke(args, tmp_path, capsys, monkeypatch)
+    assert code == 0, err
+    results = pd.read_parquet(tmp_path / "result" / "results.parquet")
+    assert results["estimator"].str.endswith("knn.toml").all()

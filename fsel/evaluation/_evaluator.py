@@ -305,14 +305,20 @@ class RetentionEvaluator:
         return list(dict.fromkeys(chosen))
 
     def _checked_estimators(self) -> list[str]:
-        from fsel.estimators import card_names
+        from fsel.estimators import card_names, load_card
 
         known = card_names()
         chosen = list(self.estimators)
-        unknown = [name for name in chosen if name not in known]
+        for index, name in enumerate(chosen):
+            if str(name).endswith(".toml"):
+                load_card(name)  # a card file of the user's: refused here if it is unsafe or wrong
+                chosen[index] = str(Path(name).resolve())
+        unknown = [name for name in chosen if name not in known and not name.endswith(".toml")]
         if unknown or not chosen:
             shown = ", ".join(map(repr, unknown)) if unknown else "none given"
-            raise FselInputError(f"unknown estimator {shown}; choose from {', '.join(known)}.")
+            raise FselInputError(
+                f"unknown estimator {shown}; choose from {', '.join(known)} or a card file (.toml)."
+            )
         return list(dict.fromkeys(chosen))
 
     def _checked_retention(self) -> list[float | int]:
