@@ -300,6 +300,19 @@ def _retention_list(ctx, param, value):
     show_default=True,
     help="A readable table or JSON for machines.",
 )
+@click.option(
+    "--sample",
+    type=click.Choice(["gais"]),
+    help="Thin every training fold's rows with GAIS instance selection first, so that "
+    "feature and instance selection are measured together (test folds stay whole).",
+)
+@click.option(
+    "--sample-keep",
+    type=RETENTION,
+    default="0.1",
+    show_default=True,
+    help="With --sample: rows of each training fold kept, a fraction or a count.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate_command(
     data,
@@ -316,6 +329,8 @@ def evaluate_command(
     scheduler,
     out,
     output_format,
+    sample,
+    sample_keep,
     quiet,
 ):
     """Compare selectors x retention levels x downstream models on DATA with nested CV.
@@ -342,6 +357,8 @@ def evaluate_command(
         n_jobs=n_jobs,
         backend=backend,
         scheduler=scheduler,
+        sample=sample,
+        sample_params={"keep": sample_keep} if sample else None,
     )
     if quiet:
         results = evaluator.run(dataset)

@@ -15,6 +15,8 @@ from fsel.evaluation import _results
 from fsel.evaluation._metrics import METRICS, correlation_matrix, redundancy
 from fsel.evaluation._plan import (
     BASELINE,
+    Split,
+    derive_seed,
     fit_tasks,
     outer_splits,
     ranking_tasks,
@@ -67,6 +69,13 @@ class RetentionEvaluator:
     selector_params : dict, default=None
         Extra parameters per selector name, e.g. ``{"rf": {"n_estimators": 100}}``;
         the key ``"kan"`` sets parameters of all four KAN selectors at once.
+    sample : {None, "gais"}, default=None
+        Instance selection inside every training fold: with ``"gais"`` a
+        :class:`fsel.GAISampler` thins each training fold's rows before the selectors
+        and the models see them (test folds are never thinned), so feature selection
+        and instance selection are measured together. Classification only.
+    sample_params : dict, default=None
+        Parameters of the sampler, e.g. ``{"keep": 0.1, "graph": "hash"}``.
 
     Attributes
     ----------
@@ -104,6 +113,8 @@ class RetentionEvaluator:
         backend: str = "loky",
         scheduler: str | None = None,
         selector_params: dict | None = None,
+        sample: str | None = None,
+        sample_params: dict | None = None,
     ):
         self.selectors = selectors
         self.retention = retention
@@ -115,6 +126,8 @@ class RetentionEvaluator:
         self.backend = backend
         self.scheduler = scheduler
         self.selector_params = selector_params
+        self.sample = sample
+        self.sample_params = sample_params
 
     # ------------------------------------------------------------------ running
 
@@ -169,6 +182,8 @@ class RetentionEvaluator:
         params = _expanded_params(self.selector_params)
 
         splits = outer_splits(y_values, task, self.folds, self.repeats, self.seed)
+        if self.sample is not None:
+            splits = self._thinned(splits, X, y_values, task)
         by_key = {split.key: split for split in splits}
         everything = tuple(range(n_features))
         baseline_fits = fit_tasks(
@@ -292,6 +307,28 @@ class RetentionEvaluator:
         if not hasattr(self, "results_"):
             raise RuntimeError("call run() first, or pass the results.")
         return self.results_
+
+    def _thinned(self, splits: list[Split], X, y, task: str) -> list[Split]:
+        """Each split with its training rows thinned by instance selection (GAIS)."""
+        if self.sample != "gais":
+            raise FselInputError(f"unknown sampler {self.sample!r}; the one available is gais.")
+        if task != "classification":
+            raise FselInputError(
+                "instance selection (--sample gais) needs a classification target."
+            )
+        from fsel.instances import GAISampler
+
+        thinned = []
+        for split in splits:
+            sampler = GAISampler(**(self.sample_params or {}))
+            sampler.set_params(random_state=derive_seed(self.seed, "sample", *split.key))
+            try:
+                sampler.fit_resample(X[split.train], y[split.train])
+            except (TypeError, ValueError) as error:
+                raise FselInputError(f"GAIS cannot thin the training folds: {error}") from None
+            kept = split.train[np.sort(sampler.sample_indices_)]
+            thinned.append(Split(split.repeat, split.fold, kept, split.test))
+        return thinned
 
     # ------------------------------------------------------------------ checking the settings
 
