@@ -47,6 +47,29 @@ class RetentionType(click.ParamType):
 RETENTION = RetentionType()
 
 
+# Options several commands share, defined once.
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table or JSON for machines.",
+)
+TARGET_OPTION = click.option(
+    "--target",
+    "-t",
+    help="Target column (default: the catalog's, or a column "
+    "named target/class/label/outcome/y, or the last column).",
+)
+TASK_OPTION = click.option(
+    "--task",
+    type=click.Choice(["classification", "regression"]),
+    help="Override the task inferred from the target.",
+)
+SEED_OPTION = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+
+
 def _echo_json(payload) -> None:
     click.echo(json.dumps(payload, indent=2, default=str))
 
@@ -66,14 +89,7 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command("datasets", epilog="Example:  fsel datasets --format json")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A readable table or JSON for machines.",
-)
+@FORMAT_OPTION
 def datasets_command(output_format: str) -> None:
     """List the bundled datasets, usable by name wherever a command takes DATA."""
     from fsel.data import load_catalog
@@ -110,17 +126,8 @@ def datasets_command(output_format: str) -> None:
     ),
 )
 @click.argument("data")
-@click.option(
-    "--target",
-    "-t",
-    help="Target column (default: the catalog's, or a column "
-    "named target/class/label/outcome/y, or the last column).",
-)
-@click.option(
-    "--task",
-    type=click.Choice(["classification", "regression"]),
-    help="Override the task inferred from the target.",
-)
+@TARGET_OPTION
+@TASK_OPTION
 @click.option(
     "--selector",
     "-s",
@@ -136,7 +143,7 @@ def datasets_command(output_format: str) -> None:
     show_default=True,
     help="Fraction of features kept (0.4 or 40%) or a count (5).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@SEED_OPTION
 @click.option(
     "--n-jobs", type=int, default=None, help="Parallel jobs for selectors that use them."
 )
@@ -146,14 +153,7 @@ def datasets_command(output_format: str) -> None:
     type=click.Path(dir_okay=False),
     help="Also write the ranking to this file (.csv or .json).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A readable table or JSON for machines.",
-)
+@FORMAT_OPTION
 def select_command(data, target, task, selector, retention, seed, n_jobs, out, output_format):
     """Rank the features of DATA with one selector and show which are kept."""
     from fsel._io import atomic_file
@@ -228,17 +228,8 @@ def _retention_list(ctx, param, value):
     ),
 )
 @click.argument("data")
-@click.option(
-    "--target",
-    "-t",
-    help="Target column (default: the catalog's, or a column "
-    "named target/class/label/outcome/y, or the last column).",
-)
-@click.option(
-    "--task",
-    type=click.Choice(["classification", "regression"]),
-    help="Override the task inferred from the target.",
-)
+@TARGET_OPTION
+@TASK_OPTION
 @click.option(
     "--selectors",
     "-s",
@@ -264,7 +255,7 @@ def _retention_list(ctx, param, value):
 )
 @click.option("--folds", type=int, default=5, show_default=True, help="Outer CV folds.")
 @click.option("--repeats", type=int, default=1, show_default=True, help="Repeats of the outer CV.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@SEED_OPTION
 @click.option(
     "--n-jobs",
     type=int,
@@ -292,14 +283,7 @@ def _retention_list(ctx, param, value):
     help="Output folder for results.parquet, summary.csv, retention.png "
     "(default: runs/<dataset>).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A readable table or JSON for machines.",
-)
+@FORMAT_OPTION
 @click.option(
     "--sample",
     type=click.Choice(["gais"]),
@@ -480,7 +464,7 @@ def _windows(ctx, param, value):
     show_default=True,
     help="Bootstrap resamples for the 95 % intervals.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@SEED_OPTION
 @click.option(
     "--n-jobs",
     type=int,
@@ -584,14 +568,7 @@ def report_command(
 @click.option("--force", is_flag=True, help="Rerun jobs that already succeeded with the same key.")
 @click.option("--only", multiple=True, metavar="NAME", help="Run only this job (repeatable).")
 @click.option("--status", "show_status", is_flag=True, help="Print the run ledger and exit.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A readable table or JSON for machines.",
-)
+@FORMAT_OPTION
 def batch_command(jobs, force, only, show_status, output_format):
     """Run the evaluate/report jobs declared in JOBS (TOML), skipping those already done.
 
@@ -664,7 +641,7 @@ def batch_command(jobs, force, only, show_status, output_format):
     show_default=True,
     help="Rows kept at least in every class.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@SEED_OPTION
 @click.option("--n-jobs", type=int, default=None, help="Threads for the graph network.")
 @click.option(
     "--out",
@@ -673,14 +650,7 @@ def batch_command(jobs, force, only, show_status, output_format):
     type=click.Path(dir_okay=False),
     help="File for the kept rows (.csv, .parquet or .feather).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A readable table or JSON for machines.",
-)
+@FORMAT_OPTION
 def sample_command(data, target, keep, graph, min_per_class, seed, n_jobs, out, output_format):
     """Keep the rows of DATA that hold its class structure (GAIS instance selection)."""
     from fsel.data import FORMATS, load_dataset, write_table
