@@ -184,9 +184,10 @@ def knockout_scores(
     standardised target (regression) over the held-out rows, and :math:`Z^{(j, r)}` is
     the standardised held-out data with column j replaced by its training mean
     (``knockout="mean"``, one pass: R = 1) or by the r-th random permutation of the
-    column (``knockout="permutation"``, R = ``n_repeats``). Every knocked-out copy of
-    the data is stacked into one tensor and evaluated in large batched passes, not one
-    network call per feature.
+    column (``knockout="permutation"``, R = ``n_repeats``). Batched: the first layer is a
+    sum of univariate edge functions, so its edges are evaluated once on the held-out
+    rows, every knocked-out copy is formed by swapping one edge term in the hidden sums,
+    and the later layers run over all n x d copies in large chunks.
 
     Differences: the paper's code zeroes input j's first-layer weights (which removes
     the edge functions' value at the input, not the input's information), evaluates
@@ -205,29 +206,53 @@ def knockout_scores(
     n_rows, n_features = inputs.shape
     rng = local_random_state(random_state)
     repeats = 1 if knockout == "mean" else n_repeats
-    features_per_pass = max(1, EVAL_CHUNK_ROWS // n_rows)
     increase = np.zeros(n_features)
     with bounded_torch_threads(model.n_jobs), torch.no_grad():
-        baseline = float(loss_fn(network(inputs), target).mean())
+        # The first layer is a sum of univariate edges, h_q = sum_j phi_qj(z_j), so knocking
+        # out input j only swaps phi_qj(z_j) for phi_qj(replacement) in every h_q: the edges
+        # are evaluated once and only the later layers run on the n_rows x n_features copies.
+        _, _, edges, _ = network.act_fun[0](inputs)  # (rows, hidden, features)
+        hidden = edges.sum(dim=2)
+        baseline = float(loss_fn(_from_first_layer(network, hidden), target).mean())
         for _ in range(repeats):
-            for first in range(0, n_features, features_per_pass):
-                features = np.arange(first, min(first + features_per_pass, n_features))
-                stacked = inputs.repeat(features.size, 1, 1)
-                for block, feature in enumerate(features):
-                    if knockout == "mean":
-                        # Inputs are standardised with the training mean, which is therefore 0.
-                        stacked[block, :, feature] = 0.0
-                    else:
-                        order = torch.as_tensor(rng.permutation(n_rows), device=inputs.device)
-                        stacked[block, :, feature] = inputs[order, feature]
-                losses = loss_fn(
-                    network(stacked.reshape(-1, n_features)),
-                    target.repeat(features.size, *[1] * (target.dim() - 1)),
-                )
-                losses = losses.reshape(features.size, -1).mean(dim=1)
-                increase[features] += losses.double().cpu().numpy() - baseline
+            if knockout == "mean":
+                # Inputs are standardised with the training mean, which is therefore 0.
+                _, _, replaced, _ = network.act_fun[0](torch.zeros_like(inputs[:1]))
+                replaced = replaced.expand_as(edges)
+            else:
+                orders = np.stack([rng.permutation(n_rows) for _ in range(n_features)], axis=1)
+                index = torch.as_tensor(orders, device=inputs.device)[:, None, :]
+                replaced = torch.gather(edges, 0, index.expand_as(edges))
+            # knocked[i, j, q]: hidden unit q of row i with input j knocked out.
+            knocked = (hidden[:, :, None] - edges + replaced).permute(0, 2, 1)
+            losses = _rowwise_losses(network, loss_fn, knocked, target)  # (rows, features)
+            increase += losses.mean(dim=0).double().cpu().numpy() - baseline
     clear_cached_activations(network)
     return increase / repeats
+
+
+def _from_first_layer(network, hidden: torch.Tensor) -> torch.Tensor:
+    """The network's output given the first layer's summed edge outputs (pykan's forward)."""
+    x = hidden
+    for depth in range(len(network.act_fun)):
+        if depth > 0:
+            x = network.act_fun[depth](x)[0]
+        x = network.subnode_scale[depth][None, :] * x + network.subnode_bias[depth][None, :]
+        x = network.node_scale[depth][None, :] * x + network.node_bias[depth][None, :]
+    return x
+
+
+def _rowwise_losses(network, loss_fn, knocked: torch.Tensor, target: torch.Tensor):
+    """Per-row loss of every knocked-out copy, shape (rows, features), in bounded chunks."""
+    n_rows, n_features, width = knocked.shape
+    flat = knocked.reshape(-1, width)
+    repeated = target.repeat_interleave(n_features, dim=0)
+    losses = []
+    for start in range(0, flat.shape[0], EVAL_CHUNK_ROWS):
+        stop = start + EVAL_CHUNK_ROWS
+        outputs = _from_first_layer(network, flat[start:stop])
+        losses.append(loss_fn(outputs, repeated[start:stop]).reshape(outputs.shape[0], -1))
+    return torch.cat(losses)[:, 0].reshape(n_rows, n_features)
 
 
 def kan_scores(
