@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
+from fsel._threads import bounded_torch_threads
 from fsel.instances._gat import fit_gat
 from fsel.instances._graphs import hash_graph, minibatch_graph
 
@@ -126,26 +126,6 @@ def _refine_cells(X: np.ndarray, cells: list[np.ndarray], steps: int) -> list[np
         bounds = np.flatnonzero(np.diff(owner[order])) + 1
         cells = np.split(order, bounds)
     return cells
-
-
-@contextmanager
-def _torch_threads(n_jobs):
-    """Bound torch's intra-op threads by ``n_jobs`` during a fit, then restore the setting.
-
-    torch has no per-call thread count, so the process-wide setting is changed for the fit.
-    """
-    before = torch.get_num_threads()
-    if n_jobs is None:
-        wanted = 1
-    elif n_jobs < 0:
-        wanted = before + 1 + n_jobs
-    else:
-        wanted = n_jobs
-    torch.set_num_threads(max(1, min(wanted, before)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class GAISampler(BaseSampler):
@@ -428,7 +408,7 @@ class GAISampler(BaseSampler):
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
 
         features = _standardise(X)
-        with _torch_threads(self.n_jobs):
+        with bounded_torch_threads(self.n_jobs):
             graph = self._build_graph(features, codes, rng)
             holdout = _stratified_holdout(codes, 0.2, rng)
             result = fit_gat(
