@@ -217,9 +217,12 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
 
     The network has widths ``[n_features, hidden_width, n_classes]`` and outputs logits;
     it is trained with cross-entropy on standardised inputs. One optimisation round is a
-    full-batch step when the training split has at most 4,096 rows, else a shuffled pass
-    of 512-row mini-batches. A stratified ``validation_fraction`` of the rows is held out
-    for early stopping and the best weights are restored. Fitting writes no files,
+    full-batch step when the training split has at most 4,096 rows, else 16 steps of
+    512-row mini-batches taken in turn from a shuffled pass over the training rows (one
+    whole pass up to 8,192 rows; at larger n a round's work stays bounded, so the cost of
+    early stopping does not grow with n). A stratified ``validation_fraction`` of the rows
+    is held out for early stopping (its loss measured on at most 8,192 of them) and the
+    best weights are restored. Fitting writes no files,
     prints nothing and leaves the global torch / NumPy / ``random`` generators as they were.
 
     Parameters
@@ -238,7 +241,7 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
     alpha : float, default=0.0
         L2 penalty on every trainable parameter.
     max_iter : int, default=500
-        Maximum number of rounds (full-batch steps or mini-batch epochs).
+        Maximum number of rounds (full-batch steps, or up to 16 mini-batch steps).
     batch_size : int or "auto", default="auto"
         Rows per mini-batch; ``"auto"`` chooses full batch up to 4,096 rows, else 512.
     validation_fraction : float in [0, 1), default=0.2

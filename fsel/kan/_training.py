@@ -18,6 +18,14 @@ _GRID_UPDATE_ROUNDS = frozenset({0, 5, 10, 20, 40})
 # Above this many training rows one optimisation round is a shuffled pass of mini-batches.
 FULL_BATCH_MAX_ROWS = 4096
 _MINI_BATCH_ROWS = 512
+# A round is at most this many mini-batch steps: at 512 rows a batch, up to 8,192 training
+# rows a round is still one full pass, while at 80k rows a pass would be ten times the work
+# between two validation checks, and patience (in rounds) would cost ten passes. Bounding
+# the round keeps the cost of a round, and of early stopping, independent of n.
+MAX_STEPS_PER_ROUND = 16
+# Early stopping measures the loss on at most this many validation rows (a fixed random
+# subsample): its noise is far below ``tol``, and its cost stays bounded at large n.
+_MAX_VALIDATION_ROWS = 8192
 # Rows per forward pass when only evaluating (validation loss, scores): bounds memory.
 EVAL_CHUNK_ROWS = 16384
 
@@ -95,8 +103,13 @@ def train_network(
     """Fit ``network`` in place and leave it with its best validation weights.
 
     One round is one full-batch step (or L-BFGS iteration) when ``batch_size`` covers
-    the training rows, else one shuffled pass of mini-batches. After each round the
-    validation loss is measured; training stops after ``n_iter_no_change`` rounds
+    the training rows, else the next :data:`MAX_STEPS_PER_ROUND` mini-batches of a
+    shuffled pass over the training rows (fewer when the pass runs out; the next round
+    starts a new pass). With up to ``MAX_STEPS_PER_ROUND * batch_size`` training rows a
+    round is thus one whole pass (an epoch); above that, a round sees a bounded number
+    of rows, so the work per round, and between early-stopping checks, does not grow
+    with n. After each round the validation loss is measured (on a fixed random subsample
+    of at most 8,192 validation rows); training stops after ``n_iter_no_change`` rounds
     without an improvement larger than ``tol`` and the best weights (grids included)
     are restored. Without validation rows it runs ``max_iter`` rounds.
     """
@@ -114,8 +127,13 @@ def train_network(
         )
     else:
         optimizer = torch.optim.Adam(parameters, lr=learning_rate, weight_decay=alpha)
+    if X_val is not None and X_val.shape[0] > _MAX_VALIDATION_ROWS:
+        rows = torch.as_tensor(rng.choice(X_val.shape[0], _MAX_VALIDATION_ROWS, replace=False))
+        rows = rows.to(X_val.device)
+        X_val, y_val = X_val[rows], y_val[rows]
     best_state = None
     rounds_without_gain = 0
+    pass_batches: list = []  # the mini-batches of the current pass not yet used
     for round_index in range(max_iter):
         if update_grid and round_index in _GRID_UPDATE_ROUNDS:
             update_grids(network, X_train, rng)
@@ -123,9 +141,13 @@ def train_network(
         if full_batch:
             batches = [None]
         else:
-            order = torch.as_tensor(rng.permutation(n_rows)).to(X_train.device)
-            batches = torch.split(order, batch_size)
+            if not pass_batches:
+                order = torch.as_tensor(rng.permutation(n_rows)).to(X_train.device)
+                pass_batches = list(torch.split(order, batch_size))
+            batches = pass_batches[:MAX_STEPS_PER_ROUND]
+            pass_batches = pass_batches[MAX_STEPS_PER_ROUND:]
         epoch_loss = 0.0
+        rows_seen = 0
         for rows in batches:
             X_batch = X_train if rows is None else X_train[rows]
             y_batch = y_train if rows is None else y_train[rows]
@@ -140,9 +162,10 @@ def train_network(
 
             loss = optimizer.step(closure)
             epoch_loss += float(loss.detach()) * X_batch.shape[0]
+            rows_seen += X_batch.shape[0]
         clear_cached_activations(network)
         network.eval()
-        result.training_loss.append(epoch_loss / n_rows)
+        result.training_loss.append(epoch_loss / rows_seen)
         result.n_iter = round_index + 1
         if not np.isfinite(result.training_loss[-1]):
             break
