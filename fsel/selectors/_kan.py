@@ -50,7 +50,7 @@ class KANSelector(BaseSelector):
     alpha : float, default=0.0
         L2 penalty on the network's parameters.
     max_iter : int, default=500
-        Maximum training rounds (full-batch steps or mini-batch epochs).
+        Maximum training rounds (full-batch steps, or up to 16 mini-batch steps each).
     validation_fraction : float in (0, 1), default=0.2
         Rows held out for early stopping and for the ``si`` / ``ko`` scores.
     n_iter_no_change : int, default=20
