@@ -69,14 +69,10 @@ def _torch_single_thread(needed: bool):
     if not needed and "torch" not in sys.modules:
         yield
         return
-    import torch
+    from fsel._threads import bounded_torch_threads
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with bounded_torch_threads(1):
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def configured_selector(name: str, params: dict, random_state: int, learning_task: str):
