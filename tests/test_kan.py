@@ -193,6 +193,19 @@ def test_scores_of_a_constant_feature_are_zero():
         assert scores[name][2] == pytest.approx(0.0, abs=1e-9), name
 
 
+def test_norm_scores_weight_the_edges_by_where_the_data_lie():
+    # Column 2 is noise that is 0 except in 2 % of rows: a spline may wiggle over the
+    # grid intervals only those rows reach, which a data-free coefficient norm rewards.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3))
+    X[:, 2] = np.where(rng.rand(400) < 0.02, 3.0 + rng.rand(400), 0.0)
+    y = np.sin(2.0 * X[:, 0]) + 0.5 * X[:, 0] + 0.05 * rng.normal(size=400)
+    model = KANRegressor(hidden_width=3, grid=5, max_iter=200, random_state=0).fit(X, y)
+    scores = kan_scores(model, X, y, scores=["l1", "l2"])
+    for name, values in scores.items():
+        assert values[2] < 0.2 * values[0], (name, values)
+
+
 def test_kan_scores_rejects_bad_requests():
     X, y = _regression_data(n=60)
     model = KANRegressor(**TINY, random_state=0).fit(X, y)

@@ -61,36 +61,99 @@ def _base_in_spline_basis(layer) -> np.ndarray:
     return np.linalg.solve(gram, right[:, :, None])[:, :, 0]
 
 
-def l1_scores(model) -> np.ndarray:
-    r"""KAN-L1: L1 norm of each input's first-layer coefficient block.
+def _edge_spread(model, X, power: int, max_rows, random_state) -> np.ndarray:
+    r"""Per input j, :math:`\sum_q \frac{1}{n} \sum_n |\phi_{qj}(z_{nj}) - \bar\phi_{qj}|^p`.
 
-    .. math:: \mathrm{L1}_j = \sum_q \sum_k |w_{qjk} - \bar w_{qj}|
+    The first-layer edge outputs are evaluated on the standardised rows ``X`` (chunked),
+    centred by their mean over the rows, and raised to ``power``.
+    """
+    inputs, _ = _held_out(model, X, None, max_rows, random_state)
+    layer = model.network_.act_fun[0]
+    chunks = range(0, inputs.shape[0], EVAL_CHUNK_ROWS)
+    # Two passes (mean, then deviations) keep memory at one chunk of rows x hidden x inputs.
+    sums = torch.zeros(layer.in_dim, layer.out_dim, dtype=torch.float64, device=inputs.device)
+    for start in chunks:
+        _, _, edges, _ = layer(inputs[start : start + EVAL_CHUNK_ROWS])
+        # A constant training column has a degenerate grid whose spline can evaluate to
+        # NaN; such an edge is constant on the data, so it contributes no spread.
+        sums += torch.nan_to_num(edges, nan=0.0).double().sum(dim=0).T
+    means = sums / inputs.shape[0]
+    spread = torch.zeros_like(sums)
+    for start in chunks:
+        _, _, edges, _ = layer(inputs[start : start + EVAL_CHUNK_ROWS])
+        deviation = torch.nan_to_num(edges, nan=0.0).double().permute(0, 2, 1) - means[None]
+        spread += deviation.abs().pow(power).sum(dim=0)
+    return (spread / inputs.shape[0]).sum(dim=1).cpu().numpy()
 
-    with :math:`w_{qjk} = s_{qj} c_{qjk} + b_{qj} \beta_{jk}` the coefficients of
-    the edge function from input j to hidden unit q (spline scale ``scale_sp`` times
-    spline coefficient ``coef``, plus the SiLU branch ``scale_base`` expressed in the
-    same basis) and :math:`\bar w_{qj}` their mean over k.
 
-    Differences: the paper's text defines the score on the spline coefficients alone;
-    the paper's code instead averages the absolute first-layer edge *outputs*
-    (activation size, not centred, so a constant input scores above zero). Here the
-    base branch is included, because a network may carry a feature's (near-)linear
-    effect in it and leave the spline flat, and the coefficient vector is centred so a
-    constant edge function scores zero.
+def l1_scores(model, X=None, *, max_rows=2000, random_state=None) -> np.ndarray:
+    r"""KAN-L1: mean absolute deviation of each input's first-layer edge functions.
+
+    With rows ``X`` (standardised as the network sees them, :math:`z_{nj}`):
+
+    .. math:: \mathrm{L1}_j = \sum_q \frac{1}{n} \sum_{n}
+              \big|\phi_{qj}(z_{nj}) - \bar\phi_{qj}\big|,
+              \qquad \bar\phi_{qj} = \frac{1}{n} \sum_n \phi_{qj}(z_{nj}),
+
+    where :math:`\phi_{qj}(x) = b_{qj}\,\mathrm{SiLU}(x) + s_{qj} \sum_k c_{qjk}
+    B_{jk}(x)` is the edge function from input j to hidden unit q (base branch
+    ``scale_base``, spline scale ``scale_sp``, spline coefficients ``coef``). This is the
+    L1 norm of the centred edge function under the inputs' empirical distribution: a
+    coefficient over grid intervals holding few rows (a sparse, mostly constant input)
+    counts only as much as the rows it affects.
+
+    Without ``X`` the score falls back to the data-free coefficient norm
+    :math:`\sum_q \sum_k |w_{qjk} - \bar w_{qj}|`, with
+    :math:`w_{qjk} = s_{qj} c_{qjk} + b_{qj} \beta_{jk}` the edge's coefficients
+    (SiLU expressed in the spline basis as :math:`\sum_k \beta_{jk} B_{jk}`) and
+    :math:`\bar w_{qj}` their mean over k; it weights every grid interval alike,
+    whatever the data density, and ranks sparse inputs too high.
+
+    Differences: the paper's text defines the score on the spline coefficients alone
+    (no data, no base branch); the paper's code averages the absolute edge outputs over
+    the rows without centring, so a constant offset (or a constant input) scores above
+    zero. Here the base branch is included, because a network may carry a feature's
+    (near-)linear effect in it, and the outputs are centred, so an edge that is constant
+    on the data scores zero.
+
+    Parameters
+    ----------
+    model : KANClassifier or KANRegressor
+        A fitted KAN estimator.
+    X : array-like of shape (n_samples, n_features), optional
+        Rows in original units the network was fitted on or validated with, e.g.
+        ``X_train[model.validation_indices_]``.
+    max_rows : int or None, default=2000
+        At most this many rows (a random subset) are used.
+    random_state : int, RandomState instance or None
+        Seeds the subset.
+
+    Returns
+    -------
+    ndarray of shape (n_features,)
+        Higher is more important.
     """
     with bounded_torch_threads(model.n_jobs), torch.no_grad():
+        if X is not None:
+            return _edge_spread(model, X, 1, max_rows, random_state)
         return _edge_coefficients(model).abs().sum(dim=(1, 2)).double().cpu().numpy()
 
 
-def l2_scores(model) -> np.ndarray:
-    r"""KAN-L2: L2 norm of each input's first-layer coefficient block.
+def l2_scores(model, X=None, *, max_rows=2000, random_state=None) -> np.ndarray:
+    r"""KAN-L2: root mean square deviation of each input's first-layer edge functions.
 
-    .. math:: \mathrm{L2}_j = \Big(\sum_q \sum_k (w_{qjk} - \bar w_{qj})^2\Big)^{1/2}
+    .. math:: \mathrm{L2}_j = \Big(\sum_q \frac{1}{n} \sum_{n}
+              \big(\phi_{qj}(z_{nj}) - \bar\phi_{qj}\big)^2\Big)^{1/2}
 
-    with :math:`w` as in :func:`l1_scores`. The paper's code uses the root mean square of
-    the first-layer edge outputs instead (activation size).
+    with :math:`\phi`, :math:`\bar\phi` and the rows as in :func:`l1_scores`. Without
+    ``X`` the data-free fallback is :math:`(\sum_q \sum_k (w_{qjk} - \bar w_{qj})^2)^{1/2}`.
+    The paper's text uses the L2 norm of the spline coefficients; its code the root mean
+    square of the uncentred edge outputs. Parameters and return value as in
+    :func:`l1_scores`.
     """
     with bounded_torch_threads(model.n_jobs), torch.no_grad():
+        if X is not None:
+            return np.sqrt(_edge_spread(model, X, 2, max_rows, random_state))
         return _edge_coefficients(model).square().sum(dim=(1, 2)).sqrt().double().cpu().numpy()
 
 
@@ -273,8 +336,10 @@ def kan_scores(
     model : KANClassifier or KANRegressor
         A fitted KAN estimator.
     X : array-like of shape (n_samples, n_features), optional
-        Held-out rows in original units (needed by ``si`` and ``ko``); use rows the
-        network was not trained on, e.g. ``X_train[model.validation_indices_]``.
+        Held-out rows in original units (needed by ``si`` and ``ko``; ``l1`` and ``l2``
+        use them as the data distribution and fall back to a data-free norm without);
+        use rows the network was not trained on, e.g.
+        ``X_train[model.validation_indices_]``.
     y : array-like of shape (n_samples,), optional
         Their targets (needed by ``ko``).
     scores : iterable of {"l1", "l2", "si", "ko"}, default=all four
@@ -313,9 +378,9 @@ def kan_scores(
     result = {}
     for name in scores:
         if name == "l1":
-            result[name] = l1_scores(model)
+            result[name] = l1_scores(model, X, max_rows=max_rows, random_state=random_state)
         elif name == "l2":
-            result[name] = l2_scores(model)
+            result[name] = l2_scores(model, X, max_rows=max_rows, random_state=random_state)
         elif name == "si":
             result[name] = sensitivity_scores(
                 model, X, y, max_rows=max_rows, random_state=random_state
