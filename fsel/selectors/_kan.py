@@ -17,15 +17,15 @@ class KANSelector(BaseSelector):
     (inputs standardised, early stopping on an internal validation split) and scores
     every input four ways on that one network; ``score`` picks the one that ranks:
 
-    - ``"l1"`` / ``"l2"``: L1 / L2 norm of the input's first-layer coefficient block
-      (spline coefficients times spline scale, with the SiLU branch in the same basis,
-      centred; see :func:`fsel.kan.l1_scores`);
+    - ``"l1"`` / ``"l2"``: mean absolute / root mean square deviation of the input's
+      first-layer edge functions over the validation rows (centred, SiLU branch
+      included; see :func:`fsel.kan.l1_scores`);
     - ``"si"``: mean absolute gradient of the class probabilities (or the regression
       output) with respect to the standardised input (:func:`fsel.kan.sensitivity_scores`);
     - ``"ko"``: increase of the loss when the input is replaced by its training mean
       (:func:`fsel.kan.knockout_scores`).
 
-    ``si`` and ``ko`` are measured on the validation rows the network did not train on,
+    All four scores are measured on the validation rows the network did not train on,
     never on rows outside those given to ``fit``. With ``n_restarts > 1`` networks from
     different seeds are trained and their scores, each normalised to sum 1 in absolute
     value, are averaged.
