@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from fsel._resources import shipped_dir
-from fsel.exceptions import FselInputError
+from fsel.exceptions import FselInputError, first_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -148,10 +148,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     except FselInputError:
         raise
     except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as error:
-        first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        )
-        raise FselInputError(f"{path} could not be read as {kind}: {first_line}") from None
+        raise FselInputError(f"{path} could not be read as {kind}: {first_line(error)}") from None
     return _table_to_frame(table, path)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from fsel.data import Dataset
-from fsel.exceptions import FselInputError
+from fsel.exceptions import FselInputError, first_line
 
 
 @dataclass
@@ -50,8 +50,7 @@ def sample_rows(
     try:
         sampler.fit_resample(dataset.X, dataset.y)
     except ValueError as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise FselInputError(f"GAIS cannot sample this table: {reason}") from None
+        raise FselInputError(f"GAIS cannot sample this table: {first_line(error)}") from None
     positions = sorted(sampler.sample_indices_)
     table = dataset.raw.assign(**{dataset.target: dataset.y})
     kept = table.iloc[positions]

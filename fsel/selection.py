@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fsel.data import Dataset
-from fsel.exceptions import FselInputError
+from fsel.exceptions import FselInputError, first_line
 from fsel.selectors import make_selector, selector_names
 
 
@@ -36,9 +36,8 @@ def rank_features(
         estimator.fit(dataset.X, dataset.y)
     except ValueError as error:
         # scikit-learn reports data it cannot fit (too few rows per class, ...) as ValueError.
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise FselInputError(
-            f"selector {selector!r} cannot be fitted on this table: {reason}"
+            f"selector {selector!r} cannot be fitted on this table: {first_line(error)}"
         ) from None
     ranking = pd.DataFrame(
         {

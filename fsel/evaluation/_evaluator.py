@@ -22,7 +22,7 @@ from fsel.evaluation._plan import (
     ranking_tasks,
 )
 from fsel.evaluation._runner import BACKENDS, TaskRunner
-from fsel.exceptions import FselInputError
+from fsel.exceptions import FselInputError, first_line
 from fsel.selectors import KAN_SELECTORS, rank_order, resolve_retention, selector_names
 
 DEFAULT_RETENTION = (0.2, 0.4, 0.6)
@@ -325,7 +325,9 @@ class RetentionEvaluator:
             try:
                 sampler.fit_resample(X[split.train], y[split.train])
             except (TypeError, ValueError) as error:
-                raise FselInputError(f"GAIS cannot thin the training folds: {error}") from None
+                raise FselInputError(
+                    f"GAIS cannot thin the training folds: {first_line(error)}"
+                ) from None
             kept = split.train[np.sort(sampler.sample_indices_)]
             thinned.append(Split(split.repeat, split.fold, kept, split.test))
         return thinned
