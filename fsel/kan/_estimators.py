@@ -13,10 +13,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fsel.kan._forward import fast_forward
 from fsel.kan._network import (
     bounded_torch_threads,
     build_network,
-    clear_cached_activations,
     default_hidden_width,
     resolve_device,
 )
@@ -202,8 +202,9 @@ class _BaseKAN(BaseEstimator):
         outputs = []
         with bounded_torch_threads(self.n_jobs), torch.no_grad():
             for start in range(0, inputs.shape[0], EVAL_CHUNK_ROWS):
-                outputs.append(self.network_(inputs[start : start + EVAL_CHUNK_ROWS]))
-        clear_cached_activations(self.network_)
+                outputs.append(
+                    fast_forward(self.network_, inputs[start : start + EVAL_CHUNK_ROWS])
+                )
         return torch.cat(outputs).cpu().numpy()
 
     def __sklearn_tags__(self):

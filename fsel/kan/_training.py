@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from fsel.kan._network import clear_cached_activations
+from fsel.kan._forward import fast_forward, input_features, place_grids, select_inputs
 
 # Rows used to place the spline grids: the grids only need quantiles, and pykan's refit of
 # the coefficients solves one least-squares problem per edge over every row it is given.
@@ -28,6 +28,9 @@ MAX_STEPS_PER_ROUND = 16
 _MAX_VALIDATION_ROWS = 8192
 # Rows per forward pass when only evaluating (validation loss, scores): bounds memory.
 EVAL_CHUNK_ROWS = 16384
+# The first layer's SiLU values and spline basis are kept for the training (full batch)
+# and validation rows when they hold at most this many numbers (128 MB in float32).
+_MAX_CACHED_FEATURES = 1 << 25
 
 
 @dataclass
@@ -48,17 +51,32 @@ def resolve_batch_size(batch_size: int | str, n_rows: int) -> int:
     return int(min(batch_size, n_rows))
 
 
-def evaluate_loss(network, loss_fn, X: torch.Tensor, y: torch.Tensor) -> float:
-    """Mean ``loss_fn`` of ``network`` on ``(X, y)``, in chunks, without gradients."""
-    total = 0.0
+def evaluate_loss(network, loss_fn, X: torch.Tensor, y: torch.Tensor, features=None) -> float:
+    """Mean ``loss_fn`` of ``network`` on ``(X, y)``, in chunks, without gradients.
+
+    ``features``: the first layer's cached :func:`input_features` of all of ``X``.
+    """
     with torch.no_grad():
+        if features is not None:
+            return float(loss_fn(fast_forward(network, None, features), y))
+        total = 0.0
         for start in range(0, X.shape[0], EVAL_CHUNK_ROWS):
             stop = start + EVAL_CHUNK_ROWS
-            total += float(loss_fn(network(X[start:stop]), y[start:stop])) * (
+            total += float(loss_fn(fast_forward(network, X[start:stop]), y[start:stop])) * (
                 min(stop, X.shape[0]) - start
             )
-    clear_cached_activations(network)
     return total / X.shape[0]
+
+
+def _first_layer_features(network, X: torch.Tensor | None):
+    """The first layer's :func:`input_features` of ``X``, or None when they would be large."""
+    if X is None:
+        return None
+    layer = network.act_fun[0]
+    if X.shape[0] * layer.coef.shape[0] * (layer.coef.shape[2] + 1) > _MAX_CACHED_FEATURES:
+        return None
+    with torch.no_grad():
+        return input_features(layer, select_inputs(network, X))
 
 
 def update_grids(network, X: torch.Tensor, rng: np.random.RandomState) -> None:
@@ -66,20 +84,14 @@ def update_grids(network, X: torch.Tensor, rng: np.random.RandomState) -> None:
     if X.shape[0] > _GRID_SAMPLE_ROWS:
         rows = torch.as_tensor(rng.choice(X.shape[0], _GRID_SAMPLE_ROWS, replace=False))
         X = X[rows.to(X.device)]
-    # pykan refits the coefficients by least squares, whose float32 result varies in the
+    # The coefficients are refitted by least squares, whose float32 result varies in the
     # last bits from call to call (LAPACK blocking); in float64 the variation is far below
     # float32 resolution, so the same seed gives the same network.
     dtype = next(network.parameters()).dtype
-    network.double()
+    torch.nn.Module.to(network, torch.float64)  # pykan's own .to() would record a device
     with torch.no_grad():
-        network.update_grid_from_samples(X.double())
-    torch.nn.Module.to(network, dtype)  # pykan's own .to() would record dtype as device
-    network.save_act = False
-    clear_cached_activations(network)
-    for name in ("spline_preacts", "spline_postacts", "spline_postsplines", "acts_scale"):
-        setattr(network, name, None)
-    for name in ("acts_scale_spline", "subnode_actscale", "edge_actscale"):
-        setattr(network, name, None)
+        place_grids(network, X.double())
+    torch.nn.Module.to(network, dtype)
 
 
 def train_network(
@@ -126,17 +138,25 @@ def train_network(
             line_search_fn="strong_wolfe",
         )
     else:
-        optimizer = torch.optim.Adam(parameters, lr=learning_rate, weight_decay=alpha)
+        optimizer = torch.optim.Adam(
+            parameters, lr=learning_rate, weight_decay=alpha, foreach=True
+        )
     if X_val is not None and X_val.shape[0] > _MAX_VALIDATION_ROWS:
         rows = torch.as_tensor(rng.choice(X_val.shape[0], _MAX_VALIDATION_ROWS, replace=False))
         rows = rows.to(X_val.device)
         X_val, y_val = X_val[rows], y_val[rows]
     best_state = None
+    train_features = val_features = None
     rounds_without_gain = 0
     pass_batches: list = []  # the mini-batches of the current pass not yet used
     for round_index in range(max_iter):
         if update_grid and round_index in _GRID_UPDATE_ROUNDS:
             update_grids(network, X_train, rng)
+            train_features = val_features = None
+        if train_features is None and full_batch:
+            train_features = _first_layer_features(network, X_train)
+        if val_features is None:
+            val_features = _first_layer_features(network, X_val)
         network.train()
         if full_batch:
             batches = [None]
@@ -151,10 +171,11 @@ def train_network(
         for rows in batches:
             X_batch = X_train if rows is None else X_train[rows]
             y_batch = y_train if rows is None else y_train[rows]
+            features = train_features if rows is None else None
 
-            def closure(X_batch=X_batch, y_batch=y_batch):
+            def closure(X_batch=X_batch, y_batch=y_batch, features=features):
                 optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(network(X_batch), y_batch)
+                loss = loss_fn(fast_forward(network, X_batch, features), y_batch)
                 if solver == "lbfgs" and alpha > 0:
                     loss = loss + alpha * sum((p * p).sum() for p in parameters)
                 loss.backward()
@@ -163,7 +184,6 @@ def train_network(
             loss = optimizer.step(closure)
             epoch_loss += float(loss.detach()) * X_batch.shape[0]
             rows_seen += X_batch.shape[0]
-        clear_cached_activations(network)
         network.eval()
         result.training_loss.append(epoch_loss / rows_seen)
         result.n_iter = round_index + 1
@@ -171,7 +191,7 @@ def train_network(
             break
         if X_val is None:
             continue
-        validation_loss = evaluate_loss(network, loss_fn, X_val, y_val)
+        validation_loss = evaluate_loss(network, loss_fn, X_val, y_val, val_features)
         result.validation_loss.append(validation_loss)
         if validation_loss < result.best_validation_loss - tol:
             result.best_validation_loss = validation_loss

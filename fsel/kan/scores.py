@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from fsel.kan._estimators import local_random_state
+from fsel.kan._forward import fast_forward
 from fsel.kan._network import bounded_torch_threads, clear_cached_activations
 from fsel.kan._training import EVAL_CHUNK_ROWS
 
@@ -206,6 +207,8 @@ def sensitivity_scores(model, X, y=None, *, max_rows=2000, random_state=None) ->
     :math:`|\partial/\partial x_j \sum_c |f_c||`, so gradients of different classes can
     cancel and logits can grow without changing predictions; here each class's
     probability gradient is taken in absolute value before summing.
+    A feature constant over the training rows scores 0: the network's function of it
+    (its collapsed spline and an untrained SiLU edge) varies with no training data.
     ``y`` is not used (accepted so every score has the same call).
     """
     inputs, _ = _held_out(model, X, y, max_rows, random_state)
@@ -215,18 +218,17 @@ def sensitivity_scores(model, X, y=None, *, max_rows=2000, random_state=None) ->
         for start in range(0, inputs.shape[0], EVAL_CHUNK_ROWS):
             chunk = inputs[start : start + EVAL_CHUNK_ROWS].clone().requires_grad_(True)
             with torch.enable_grad():
-                outputs = network(chunk)
+                outputs = fast_forward(network, chunk)
                 if hasattr(model, "classes_"):
                     outputs = torch.softmax(outputs, dim=1)
                 for column in range(outputs.shape[1]):
                     (gradient,) = torch.autograd.grad(
                         outputs[:, column].sum(), chunk, retain_graph=column + 1 < outputs.shape[1]
                     )
-                    # A constant training column has a degenerate grid whose spline
-                    # derivative is 0/0; its true derivative on the training support is 0.
-                    total += torch.nan_to_num(gradient.abs(), nan=0.0).sum(dim=0).double()
-    clear_cached_activations(network)
-    return (total / inputs.shape[0]).cpu().numpy()
+                    total += gradient.abs().sum(dim=0).double()
+    scores = (total / inputs.shape[0]).cpu().numpy()
+    scores[model.x_min_ == model.x_max_] = 0.0
+    return scores
 
 
 def knockout_scores(
