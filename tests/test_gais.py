@@ -132,6 +132,23 @@ def test_graphs_stay_inside_their_blocks(builder):
     assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(3000))
 
 
+def test_spread_keeps_the_row_nearest_each_cluster_mean():
+    # Three tight, equal clusters per class along a line: each cell is one cluster, and the
+    # kept row is the one nearest its cluster's mean (in the standardised space GAIS uses).
+    rng = np.random.RandomState(0)
+    centres = [(x, y) for y in (0.0, 50.0) for x in (0.0, 10.0, 20.0)]
+    X = np.vstack([rng.normal(c, 0.5, size=(30, 2)) for c in centres])
+    y = np.repeat([0, 1], 90)
+    sampler = GAISampler(keep=6, random_state=0, **FAST).fit(X, y)
+    scaled = (X - X.mean(axis=0)) / X.std(axis=0)
+    expected = []
+    for cluster in range(6):
+        rows = np.arange(30 * cluster, 30 * (cluster + 1))
+        gaps = ((scaled[rows] - scaled[rows].mean(axis=0)) ** 2).sum(axis=1)
+        expected.append(rows[np.argmin(gaps)])
+    assert sampler.sample_indices_.tolist() == expected
+
+
 def test_memory_stays_linear_on_20k_rows():
     X, y = make_classification(20000, 10, random_state=0)
     tracemalloc.start()
