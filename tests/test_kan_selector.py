@@ -10,7 +10,9 @@ from fsel.kan import KANRegressor, kan_scores
 from fsel.selectors import make_selector
 from fsel.selectors._kan import KANSelector
 
-TINY = dict(hidden_width=3, grid=3, max_iter=20, learning_rate=0.05, n_iter_no_change=5)
+TINY = dict(
+    hidden_width=3, grid=3, max_iter=20, learning_rate=0.05, n_iter_no_change=5, n_restarts=1
+)
 
 # The registry and DESIGN.md name the score parameter ``score``; scikit-learn's checks
 # take any attribute called ``score`` for the estimator's score(X, y) method and call it.
@@ -66,7 +68,7 @@ def test_one_fit_gives_all_four_scores():
         for name in first.all_scores_:
             np.testing.assert_array_equal(selector.all_scores_[name], first.all_scores_[name])
     assert np.abs(first.scores_).sum() == pytest.approx(1.0)
-    assert isinstance(first.model_, KANRegressor) and first.models_ == [first.model_]
+    assert isinstance(first.model_, KANRegressor) and first.models_[0] is first.model_
 
 
 def test_same_random_state_gives_identical_scores():
@@ -80,7 +82,7 @@ def test_same_random_state_gives_identical_scores():
 
 def test_restarts_average_normalised_scores():
     X, y = _data("regression", n=160)
-    selector = KANSelector(score="ko", n_restarts=2, **TINY, random_state=0).fit(X, y)
+    selector = KANSelector(score="ko", **{**TINY, "n_restarts": 2}, random_state=0).fit(X, y)
     models = selector.models_
     assert len(models) == 2 and models[0].random_state != models[1].random_state
     assert selector.n_iter_ == max(model.n_iter_ for model in models)
@@ -90,6 +92,16 @@ def test_restarts_average_normalised_scores():
         ko = kan_scores(model, X[held], y[held], scores=["ko"], random_state=model.random_state)
         expected += ko["ko"] / np.abs(ko["ko"]).sum() / 2
     np.testing.assert_allclose(selector.scores_, expected)
+
+
+@pytest.mark.parametrize(("n_rows", "expected"), [(100, 5), (1250, 2), (2600, 1)])
+def test_auto_restarts_follow_the_held_out_rows(n_rows, expected):
+    X, y = _data("classification", n=n_rows)
+    settings = {**TINY, "n_restarts": "auto"}
+    selector = KANSelector(score="si", **settings, random_state=0).fit(X, y)
+    assert selector.n_restarts_ == len(selector.models_) == expected
+    held_out = sum(model.validation_indices_.size for model in selector.models_)
+    assert held_out >= min(500, 5 * round(0.2 * n_rows))
 
 
 def test_permutation_knockout_and_nan_input():
