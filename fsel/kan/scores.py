@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from fsel.kan._estimators import local_random_state
-from fsel.kan._forward import fast_forward
+from fsel.kan._forward import fast_forward, input_features, layer_output
 from fsel.kan._network import bounded_torch_threads, clear_cached_activations
 from fsel.kan._training import EVAL_CHUNK_ROWS
 
@@ -297,11 +297,13 @@ def knockout_scores(
 
 
 def _from_first_layer(network, hidden: torch.Tensor) -> torch.Tensor:
-    """The network's output given the first layer's summed edge outputs (pykan's forward)."""
+    """The network's output given the first layer's summed edge outputs (the later layers
+    through :func:`fsel.kan._forward.layer_output`, which equals pykan's layer forward)."""
     x = hidden
     for depth in range(len(network.act_fun)):
         if depth > 0:
-            x = network.act_fun[depth](x)[0]
+            layer = network.act_fun[depth]
+            x = layer_output(layer, *input_features(layer, x))
         x = network.subnode_scale[depth][None, :] * x + network.subnode_bias[depth][None, :]
         x = network.node_scale[depth][None, :] * x + network.node_bias[depth][None, :]
     return x
