@@ -417,6 +417,14 @@ def _encode_target(y: pd.Series, task: str, folds: int) -> tuple[np.ndarray, int
             raise FselInputError("the regression target has missing or non-numeric values.")
         if len(values) < folds:
             raise FselInputError(f"{len(values)} rows cannot fill {folds} folds.")
+        # The smallest training fold leaves out ceil(n / folds) rows; selectors need two.
+        smallest_training = len(values) - -(-len(values) // folds)
+        if smallest_training < 2:
+            advice = "more rows" if folds == 2 else "more rows or fewer folds"
+            raise FselInputError(
+                f"{len(values)} rows in {folds} folds leave {smallest_training} training row(s) "
+                f"in a fold; selection needs at least 2: use {advice}."
+            )
         return values, 0
     labels = y.astype(str).to_numpy()
     encoder = LabelEncoder().fit(labels)

@@ -163,9 +163,10 @@ def format_table(table: pd.DataFrame, choice: dict | None = None) -> str:
         text.append("  ".join(cells_text).rstrip())
     if choice is not None:
         rule = "1-SE rule" if choice["rule"] == "1se" else "best mean"
+        kept = f"{choice['n_selected']} feature{'' if choice['n_selected'] == 1 else 's'}"
         text.append(
             f"chosen ({rule}): {choice['selector']} at retention {choice['retention']} "
-            f"({choice['n_selected']} features), {choice['metric']} "
+            f"({kept}), {choice['metric']} "
             f"{choice['mean']:.3f} ± {_number(choice['std'])}"
         )
     return "\n".join(text)

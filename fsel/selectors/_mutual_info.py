@@ -93,6 +93,16 @@ class MutualInfoSelector(BaseSelector):
 
     def _score_features(self, X, y, task):
         self.discrete_features_ = _looks_discrete(X)
+        # The nearest-neighbour estimate of a continuous variable against a discrete one
+        # works within the levels that hold two rows or more; with none it is undefined
+        # (scikit-learn then fails on an empty tree). Tiny training folds hit this:
+        if task == "classification" and np.unique(y, return_counts=True)[1].max() < 2:
+            return np.zeros(X.shape[1])  # every class a single row: nothing to estimate
+        if task == "regression":
+            # a "discrete" column whose values are all distinct has no repeated level.
+            self.discrete_features_ &= np.array(
+                [np.unique(column).size < column.size for column in X.T], dtype=bool
+            )
         estimate = mutual_info_classif if task == "classification" else mutual_info_regression
         # The estimator cannot use more neighbours than there are other rows.
         n_neighbors = max(1, min(self.n_neighbors, X.shape[0] - 1))
