@@ -64,6 +64,21 @@ def select_inputs(network: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return x[:, network.input_id.long()]
 
 
+def _node_affine(network: torch.nn.Module, depth: int, x: torch.Tensor) -> torch.Tensor:
+    """pykan's sub-node then node affine maps after layer ``depth``."""
+    x = network.subnode_scale[depth][None, :] * x + network.subnode_bias[depth][None, :]
+    return network.node_scale[depth][None, :] * x + network.node_bias[depth][None, :]
+
+
+def after_first_layer(network: torch.nn.Module, first_sums: torch.Tensor) -> torch.Tensor:
+    """The network's output given the first layer's summed edge outputs ``(rows, hidden)``."""
+    x = _node_affine(network, 0, first_sums)
+    for depth in range(1, len(network.act_fun)):
+        layer = network.act_fun[depth]
+        x = _node_affine(network, depth, layer_output(layer, *input_features(layer, x)))
+    return x
+
+
 def fast_forward(
     network: torch.nn.Module,
     x: torch.Tensor | None,
@@ -74,15 +89,9 @@ def fast_forward(
     ``first_features``, when given, are :func:`input_features` of the first layer for
     ``select_inputs(network, x)`` (and ``x`` is not used). Keeps nothing on the module.
     """
-    for depth, layer in enumerate(network.act_fun):
-        if depth == 0:
-            features = first_features or input_features(layer, select_inputs(network, x))
-        else:
-            features = input_features(layer, x)
-        x = layer_output(layer, *features)
-        x = network.subnode_scale[depth][None, :] * x + network.subnode_bias[depth][None, :]
-        x = network.node_scale[depth][None, :] * x + network.node_bias[depth][None, :]
-    return x
+    first = network.act_fun[0]
+    features = first_features or input_features(first, select_inputs(network, x))
+    return after_first_layer(network, layer_output(first, *features))
 
 
 def supports_fast_forward(network: torch.nn.Module) -> bool:
@@ -130,6 +139,4 @@ def place_grids(network: torch.nn.Module, x: torch.Tensor) -> None:
     x = select_inputs(network, x)
     for depth, layer in enumerate(network.act_fun):
         _place_grid(layer, x)
-        x = layer_output(layer, *input_features(layer, x))
-        x = network.subnode_scale[depth][None, :] * x + network.subnode_bias[depth][None, :]
-        x = network.node_scale[depth][None, :] * x + network.node_bias[depth][None, :]
+        x = _node_affine(network, depth, layer_output(layer, *input_features(layer, x)))

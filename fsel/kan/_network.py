@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from fsel._threads import bounded_torch_threads  # noqa: F401 (used by fsel.kan)
+from fsel.kan._forward import supports_fast_forward
 
 # pykan's constructor reseeds the global torch, NumPy and ``random`` generators and writes a
 # module global; one construction at a time, with the generators restored afterwards, keeps
@@ -86,6 +87,11 @@ def build_network(
             device="cpu",
         )
     network.symbolic_fun = torch.nn.ModuleList()
+    if not supports_fast_forward(network):
+        raise RuntimeError(
+            "this pykan builds a KAN that fsel's forward pass does not compute "
+            "(SiLU bases and sum nodes only); install the pykan version fsel pins."
+        )
     with torch.no_grad():
         for depth, layer in enumerate(network.act_fun):
             n_in, n_out, n_basis = layer.coef.shape
@@ -95,10 +101,3 @@ def build_network(
             base_scale = _FIRST_LAYER_BASE_SCALE if depth == 0 else 1.0
             layer.scale_base.copy_(base_scale * (2.0 * uniform - 1.0) / np.sqrt(n_in))
     return network.to(device)
-
-
-def clear_cached_activations(network: torch.nn.Module) -> None:
-    """Drop the tensors pykan's forward keeps on the module (last input, activations)."""
-    network.cache_data = None
-    network.acts = None
-    network.acts_premult = None

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from fsel.kan._estimators import local_random_state
-from fsel.kan._forward import fast_forward, input_features, layer_output
-from fsel.kan._network import bounded_torch_threads, clear_cached_activations
+from fsel.kan._forward import after_first_layer, fast_forward
+from fsel.kan._network import bounded_torch_threads
 from fsel.kan._training import EVAL_CHUNK_ROWS
 
 SCORES = ("l1", "l2", "si", "ko")
@@ -278,7 +278,7 @@ def knockout_scores(
         # are evaluated once and only the later layers run on the n_rows x n_features copies.
         _, _, edges, _ = network.act_fun[0](inputs)  # (rows, hidden, features)
         hidden = edges.sum(dim=2)
-        baseline = float(loss_fn(_from_first_layer(network, hidden), target).mean())
+        baseline = float(loss_fn(after_first_layer(network, hidden), target).mean())
         for _ in range(repeats):
             if knockout == "mean":
                 # Inputs are standardised with the training mean, which is therefore 0.
@@ -292,21 +292,7 @@ def knockout_scores(
             knocked = (hidden[:, :, None] - edges + replaced).permute(0, 2, 1)
             losses = _rowwise_losses(network, loss_fn, knocked, target)  # (rows, features)
             increase += losses.mean(dim=0).double().cpu().numpy() - baseline
-    clear_cached_activations(network)
     return increase / repeats
-
-
-def _from_first_layer(network, hidden: torch.Tensor) -> torch.Tensor:
-    """The network's output given the first layer's summed edge outputs (the later layers
-    through :func:`fsel.kan._forward.layer_output`, which equals pykan's layer forward)."""
-    x = hidden
-    for depth in range(len(network.act_fun)):
-        if depth > 0:
-            layer = network.act_fun[depth]
-            x = layer_output(layer, *input_features(layer, x))
-        x = network.subnode_scale[depth][None, :] * x + network.subnode_bias[depth][None, :]
-        x = network.node_scale[depth][None, :] * x + network.node_bias[depth][None, :]
-    return x
 
 
 def _rowwise_losses(network, loss_fn, knocked: torch.Tensor, target: torch.Tensor):
@@ -317,7 +303,7 @@ def _rowwise_losses(network, loss_fn, knocked: torch.Tensor, target: torch.Tenso
     losses = []
     for start in range(0, flat.shape[0], EVAL_CHUNK_ROWS):
         stop = start + EVAL_CHUNK_ROWS
-        outputs = _from_first_layer(network, flat[start:stop])
+        outputs = after_first_layer(network, flat[start:stop])
         losses.append(loss_fn(outputs, repeated[start:stop]).reshape(outputs.shape[0], -1))
     return torch.cat(losses)[:, 0].reshape(n_rows, n_features)
 
