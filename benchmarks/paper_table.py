@@ -59,6 +59,22 @@ def load(name: str) -> tuple[pd.DataFrame, pd.Series, str]:
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]), pd.Series(y), task
 
 
+def fold_scores(runner, values, target, context, splits, column_sets, models, seed) -> dict:
+    """Primary score of every (fold key, column set, model): each model fitted on the
+    fold's training rows restricted to the columns, scored on its test rows."""
+    tasks = fit_tasks(
+        {split.key: split for split in splits},
+        {split.key: set(column_sets) for split in splits},
+        models,
+        seed,
+    )
+    metric = PRIMARY_METRIC[context["task"]]
+    return {
+        key[1:]: result["scores"][metric]
+        for key, result in runner.map(tasks, values, target, context)
+    }
+
+
 def paper_protocol(
     X: pd.DataFrame, y: pd.Series, task: str, seed: int, n_jobs: int, models=MODELS
 ) -> dict:
@@ -84,11 +100,8 @@ def paper_protocol(
             for name in selectors
             for level in LEVELS
         }
-        sets = {split.key: {*kept.values(), everything} for split in splits}
-        fits = {}
-        tasks = fit_tasks({split.key: split for split in splits}, sets, models, seed)
-        for key, result in runner.map(tasks, values, target, context):
-            fits[key[1:]] = result["scores"][PRIMARY_METRIC[task]]
+        sets = {*kept.values(), everything}
+        fits = fold_scores(runner, values, target, context, splits, sets, models, seed)
     means = {
         name: np.mean(
             [

@@ -13,10 +13,9 @@ import math
 
 import numpy as np
 
-from benchmarks.paper_table import FOLDS, LEVELS, MODELS, PAPER, load
+from benchmarks.paper_table import FOLDS, LEVELS, MODELS, PAPER, fold_scores, load
 from fsel.evaluation._evaluator import _encode_target
-from fsel.evaluation._metrics import PRIMARY_METRIC
-from fsel.evaluation._plan import fit_tasks, outer_splits
+from fsel.evaluation._plan import outer_splits
 from fsel.evaluation._runner import TaskRunner
 from fsel.selectors import KAN_SELECTORS, resolve_retention
 
@@ -32,13 +31,8 @@ def subset_scores(name: str, size: int, seed: int, n_jobs: int = 2) -> dict:
     context = {"task": task, "n_classes": n_classes}
     splits = outer_splits(target, task, FOLDS, 1, seed)
     subsets = list(itertools.combinations(range(values.shape[1]), size))
-    fits = {}
-    tasks = fit_tasks(
-        {s.key: s for s in splits}, {s.key: set(subsets) for s in splits}, MODELS, seed
-    )
     with TaskRunner(n_jobs) as runner:
-        for key, result in runner.map(tasks, values, target, context):
-            fits[key[1:]] = result["scores"][PRIMARY_METRIC[task]]
+        fits = fold_scores(runner, values, target, context, splits, subsets, MODELS, seed)
     return {
         subset: float(np.mean([fits[(*s.key, subset, m)] for s in splits for m in MODELS]))
         for subset in subsets
