@@ -9,8 +9,8 @@ import torch
 
 from fsel.kan._forward import fast_forward, input_features, place_grids, select_inputs
 
-# Rows used to place the spline grids: the grids only need quantiles, and pykan's refit of
-# the coefficients solves one least-squares problem per edge over every row it is given.
+# Rows used to place the spline grids: the grids only need quantiles, and the refit of the
+# coefficients solves one least-squares problem per input over every row it is given.
 _GRID_SAMPLE_ROWS = 512
 # Full-batch steps (or mini-batch epochs) after which the grids are placed again: the hidden
 # layer's activations widen as the network learns and would leave its grid behind.
