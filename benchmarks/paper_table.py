@@ -220,8 +220,9 @@ def main(quick: bool = False, names=None, seeds=None, n_jobs: int = 2) -> str:
         "## Paper protocol (selection on all rows, then CV: like for like)",
         "",
         "The paper's own downstream models (unscaled logistic regression / ridge, classic "
-        "gradient boosting: `benchmarks/paper_models/`) and its split (5 shuffled folds, "
-        "stratified for classes, `random_state` = the seed).",
+        "gradient boosting: `benchmarks/paper_models/`) and its one split (5 shuffled folds, "
+        "stratified for classes, seed 0), the same for every seed: the seeds, and the "
+        "spread, are the selectors' own.",
         "",
         header,
         rule,
