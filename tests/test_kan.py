@@ -15,6 +15,7 @@ from fsel.kan import (
     SCORES,
     KANClassifier,
     KANRegressor,
+    input_group_norms,
     kan_scores,
     knockout_scores,
     learned_functions,
@@ -144,6 +145,36 @@ def test_mini_batches_are_used_for_larger_data():
     model = KANRegressor(**{**TINY, "max_iter": 2}, random_state=0).fit(X, y)
     assert model.n_iter_ == 2
     assert model.score(X, y) > 0.5  # two mini-batch epochs already learn the signal
+
+
+def test_input_group_norms_are_the_norms_of_each_inputs_first_layer_weights():
+    X, y = _regression_data(n=120)
+    network = KANRegressor(**TINY, random_state=0).fit(X, y).network_
+    layer = network.act_fun[0]
+    layer.mask[1] = 0.0  # input 1 switched off: no edge of it reaches the network
+    coef, base = layer.coef.numpy(), layer.scale_base.numpy()
+    spline_scale, mask = layer.scale_sp.numpy(), layer.mask.numpy()
+    expected = np.sqrt(
+        ((coef * (spline_scale * mask)[:, :, None]) ** 2).sum(axis=(1, 2))
+        + ((base * mask) ** 2).sum(axis=1)
+    )
+    norms = input_group_norms(network).numpy()
+    assert norms == pytest.approx(expected, abs=1e-5)
+    assert norms[1] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_input_sparsity_moves_the_weight_off_the_noise_inputs():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 6))
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=300)  # inputs 1-5 are noise
+    settings = dict(hidden_width=4, grid=3, max_iter=150, learning_rate=0.05, random_state=0)
+    shares = {}
+    for penalty in (0.0, 0.05):
+        model = KANRegressor(**settings, input_sparsity=penalty).fit(X, y)
+        norms = input_group_norms(model.network_).numpy()
+        shares[penalty] = norms[1:].sum() / norms.sum()
+        assert model.score(X, y) > 0.9  # the penalty does not cost the fit
+    assert shares[0.05] < 0.5 * shares[0.0]
 
 
 def test_lbfgs_solver_fits():

@@ -2,6 +2,7 @@
 
 from fsel.kan._estimators import KANClassifier, KANRegressor
 from fsel.kan._functions import LearnedFunctions, learned_functions
+from fsel.kan._training import input_group_norms
 from fsel.kan.scores import (
     SCORES,
     kan_scores,
@@ -16,6 +17,7 @@ __all__ = [
     "KANClassifier",
     "KANRegressor",
     "LearnedFunctions",
+    "input_group_norms",
     "kan_scores",
     "knockout_scores",
     "l1_scores",

@@ -51,6 +51,7 @@ class _BaseKAN(BaseEstimator):
         "solver": [StrOptions({"adam", "lbfgs"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "input_sparsity": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -71,6 +72,7 @@ class _BaseKAN(BaseEstimator):
         solver="adam",
         learning_rate=0.01,
         alpha=0.0,
+        input_sparsity=0.0,
         max_iter=500,
         batch_size="auto",
         validation_fraction=0.2,
@@ -87,6 +89,7 @@ class _BaseKAN(BaseEstimator):
         self.solver = solver
         self.learning_rate = learning_rate
         self.alpha = alpha
+        self.input_sparsity = input_sparsity
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
@@ -151,6 +154,7 @@ class _BaseKAN(BaseEstimator):
                 solver=self.solver,
                 learning_rate=self.learning_rate,
                 alpha=self.alpha,
+                input_sparsity=self.input_sparsity,
                 max_iter=self.max_iter,
                 batch_size=resolve_batch_size(self.batch_size, X_train.shape[0]),
                 n_iter_no_change=self.n_iter_no_change,
@@ -241,6 +245,9 @@ class KANClassifier(ClassifierMixin, _BaseKAN):
         Step size (Adam) or initial step (L-BFGS).
     alpha : float, default=0.0
         L2 penalty on every trainable parameter.
+    input_sparsity : float, default=0.0
+        Group-lasso penalty on each input's first-layer edges (the sum over inputs of
+        the norm of their weights): larger values make the network use fewer inputs.
     max_iter : int, default=500
         Maximum number of rounds (full-batch steps, or up to 16 mini-batch steps).
     batch_size : int or "auto", default="auto"
@@ -382,6 +389,9 @@ class KANRegressor(RegressorMixin, _BaseKAN):
         Step size.
     alpha : float, default=0.0
         L2 penalty on every trainable parameter.
+    input_sparsity : float, default=0.0
+        Group-lasso penalty on each input's first-layer edges (the sum over inputs of
+        the norm of their weights): larger values make the network use fewer inputs.
     max_iter : int, default=500
         Maximum number of rounds.
     batch_size : int or "auto", default="auto"

@@ -70,6 +70,12 @@ class KANSelector(BaseSelector):
         Adam step size.
     alpha : float, default=0.0
         L2 penalty on the network's parameters.
+    input_sparsity : float, default=0.01
+        Group-lasso penalty on each input's first-layer edges while training
+        (:func:`fsel.kan.input_group_norms`). Without it a network spreads its weight
+        over correlated copies of a signal, so each copy looks unimportant, and a
+        knocked-out copy costs little. With the paper's protocol, 0.01 against 0 moved
+        KAN-KO on breast_cancer from 0.939 to 0.959 and on digits3 from 0.987 to 0.992.
     max_iter : int, default=500
         Maximum training rounds (full-batch steps, or up to 16 mini-batch steps each).
     validation_fraction : float in (0, 1), default=0.2
@@ -142,6 +148,7 @@ class KANSelector(BaseSelector):
         "spline_order": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "input_sparsity": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -164,6 +171,7 @@ class KANSelector(BaseSelector):
         spline_order=3,
         learning_rate=0.01,
         alpha=0.0,
+        input_sparsity=0.01,
         max_iter=500,
         validation_fraction=0.2,
         n_iter_no_change=20,
@@ -181,6 +189,7 @@ class KANSelector(BaseSelector):
         self.spline_order = spline_order
         self.learning_rate = learning_rate
         self.alpha = alpha
+        self.input_sparsity = input_sparsity
         self.max_iter = max_iter
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -207,6 +216,7 @@ class KANSelector(BaseSelector):
                 spline_order=self.spline_order,
                 learning_rate=self.learning_rate,
                 alpha=self.alpha,
+                input_sparsity=self.input_sparsity,
                 max_iter=self.max_iter,
                 validation_fraction=self.validation_fraction,
                 n_iter_no_change=self.n_iter_no_change,
